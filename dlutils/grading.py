@@ -1,0 +1,129 @@
+"""The instructor's grading tools, built on nbgrader's own API (one process, no CLI start-up).
+
+``python -m dlutils.grading selfcheck [ASSIGNMENT ...]`` grades the reference solutions and the
+blank release of each assignment in a scratch copy of the course and prints every graded cell's
+score: the reference must earn full marks, the blank release zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CellScore", "autograde", "make_scratch_course", "scores", "selfcheck"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell of one notebook of one submission."""
+
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+
+def _api(course_root: Path):
+    # nbgrader runs `alembic` and `jupyter` from PATH: make this environment's scripts first.
+    bindir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    merged = Config()
+    merged.merge(config)
+    merged.CourseDirectory.root = str(course_root)
+    merged.CourseDirectory.db_url = f"sqlite:///{course_root}/gradebook.db"
+    merged.Application.log_level = logging.ERROR
+    return NbGraderAPI(config=merged)
+
+
+def make_scratch_course(dest: Path, assignments: list[str]) -> Path:
+    """Copy the config and the given source assignments into ``dest`` and generate releases."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    api = _api(dest)
+    for name in assignments:
+        shutil.copytree(REPO / "source" / name, dest / "source" / name, dirs_exist_ok=True)
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"generate_assignment {name} failed:\n{result['log']}")
+    return dest
+
+
+def submit(course_root: Path, assignment: str, student: str, folder: Path) -> None:
+    """Place ``folder``'s files as ``student``'s submission of ``assignment``."""
+    target = course_root / "submitted" / student / assignment
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(folder, target)
+
+
+def autograde(course_root: Path, assignment: str, student: str) -> None:
+    """Autograde one submission with nbgrader (raises with nbgrader's log on failure)."""
+    result = _api(course_root).autograde(assignment, student, force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(f"autograde {assignment}/{student} failed:\n{result['log']}")
+
+
+def scores(course_root: Path, assignment: str, student: str) -> list[CellScore]:
+    """Every graded cell's score of one submission, from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out = []
+    with Gradebook(f"sqlite:///{course_root}/gradebook.db") as gb:
+        submission = gb.find_submission(assignment, student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                out.append(CellScore(nb.name, grade.name, float(grade.score or 0.0),
+                                     float(grade.max_score), bool(grade.needs_manual_grade)))
+    return sorted(out, key=lambda s: (s.notebook, s.grade_id))
+
+
+def selfcheck(assignments: list[str], keep: Path | None = None) -> bool:
+    """Grade reference and blank submissions of ``assignments``; print and judge the scores."""
+    root = Path(tempfile.mkdtemp(prefix="nndl-selfcheck-")) if keep is None else keep
+    make_scratch_course(root, assignments)
+    ok = True
+    for name in assignments:
+        submit(root, name, "reference", REPO / "source" / name)
+        submit(root, name, "blank", root / "release" / name)
+        for student in ("reference", "blank"):
+            autograde(root, name, student)
+            for s in scores(root, name, student):
+                want = s.max_score if student == "reference" else 0.0
+                good = s.score == want and not s.needs_manual_grade
+                ok &= good
+                print(f"{'ok ' if good else 'BAD'} {name:28s} {student:9s} {s.grade_id:48s} "
+                      f"{s.score:g}/{s.max_score:g}")
+    if keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlutils.grading")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("selfcheck", help="grade reference and blank submissions")
+    check.add_argument("assignments", nargs="*")
+    check.add_argument("--keep", type=Path, help="grade in this folder and keep it")
+    args = parser.parse_args(argv)
+    names = args.assignments or sorted(p.name for p in (REPO / "source").iterdir()
+                                       if p.is_dir())
+    return 0 if selfcheck(names, args.keep) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""nbgrader configuration of the Neural Networks and Deep Learning course kit.
+
+The course directory is this repository: source/ (instructor notebooks), release/ (student
+versions, committed), submitted/, autograded/, feedback/ (instructor's, never committed).
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader/traitlets when this file is loaded)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "nndl"
+c.CourseDirectory.root = HERE
+# The gradebook holds every solution and hidden test: it lives outside git (see .gitignore).
+# Set NNDL_DB_URL (for example postgresql://...) to use another database.
+c.CourseDirectory.db_url = os.environ.get("NNDL_DB_URL", f"sqlite:///{HERE}/gradebook.db")
+
+# Assignments in course order; folder names sort in that order.
+ASSIGNMENTS = [
+    ("01_numpy_basics", "Python basics with NumPy"),
+    ("02_logistic_regression", "Logistic regression with a neural-network mindset"),
+    ("03_planar_classification", "Planar data classification with one hidden layer"),
+    ("04_deep_nn_step_by_step", "Building a deep neural network, step by step"),
+    ("05_deep_nn_application", "Deep neural network application"),
+]
+
+# What a student sees in place of a solution.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\n"
+              "raise NotImplementedError(\"Replace this line with your solution.\")",
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Execution limits: a cell may take a minute, a notebook's kernel must start in a minute.
+c.Execute.timeout = 60
+c.Execute.startup_timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Release files other than notebooks (A5's helper module) travel with the assignment.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
