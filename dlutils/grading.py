@@ -113,15 +113,54 @@ def selfcheck(assignments: list[str], keep: Path | None = None) -> bool:
     return ok
 
 
+def source_assignments() -> list[str]:
+    """Assignment folders of source/, in course order."""
+    return sorted(p.name for p in (REPO / "source").iterdir()
+                  if p.is_dir() and not p.name.startswith("."))
+
+
+def build_release(dest: Path, assignments: list[str]) -> Path:
+    """Generate the student versions of ``assignments`` in a scratch course; return its release/.
+
+    Generated files that belong to the source (A5's helper module) are rebuilt first.
+    """
+    generator = REPO / "tools" / "build_dnn_app_utils.py"
+    if generator.exists():
+        import subprocess
+
+        subprocess.run([sys.executable, str(generator)], check=True)
+    make_scratch_course(dest, assignments)
+    return dest / "release"
+
+
+def release(assignments: list[str]) -> None:
+    """Regenerate release/<assignment>/ in the repository from source/."""
+    with tempfile.TemporaryDirectory(prefix="nndl-release-") as tmp:
+        built = build_release(Path(tmp), assignments)
+        for name in assignments:
+            target = REPO / "release" / name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(built / name, target)
+            print(f"released {name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dlutils.grading")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("selfcheck", help="grade reference and blank submissions")
     check.add_argument("assignments", nargs="*")
     check.add_argument("--keep", type=Path, help="grade in this folder and keep it")
+    rel = sub.add_parser("release", help="regenerate release/ from source/")
+    rel.add_argument("assignments", nargs="*")
     args = parser.parse_args(argv)
-    names = args.assignments or sorted(p.name for p in (REPO / "source").iterdir()
-                                       if p.is_dir())
+    names = args.assignments or source_assignments()
+    unknown = sorted(set(names) - set(source_assignments()))
+    if unknown:
+        parser.error(f"no such assignment in source/: {unknown}")
+    if args.command == "release":
+        release(names)
+        return 0
     return 0 if selfcheck(names, args.keep) else 1
 
 

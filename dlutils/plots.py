@@ -46,7 +46,7 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str]
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, img, label in zip(axes.flat, images, titles, strict=True):
+    for ax, img, label in zip(axes.flat[: len(images)], images, titles, strict=True):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(label, fontsize=9)
     if title:
