@@ -45,18 +45,21 @@ def _api(course_root: Path):
     merged = Config()
     merged.merge(config)
     merged.CourseDirectory.root = str(course_root)
-    merged.CourseDirectory.db_url = f"sqlite:///{course_root}/gradebook.db"
     merged.Application.log_level = logging.ERROR
     return NbGraderAPI(config=merged)
 
 
-def make_scratch_course(dest: Path, assignments: list[str]) -> Path:
-    """Copy the config and the given source assignments into ``dest`` and generate releases."""
+def make_scratch_course(dest: Path, assignments: list[str], source: Path = REPO / "source"
+                        ) -> Path:
+    """Copy the config and the given ``source`` assignments into ``dest``; generate releases."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    config = (REPO / "nbgrader_config.py").read_text()
+    # A scratch course never touches the instructor's gradebook, whatever NNDL_DB_URL says.
+    config += '\nc.CourseDirectory.db_url = f"sqlite:///{HERE}/gradebook.db"\n'
+    (dest / "nbgrader_config.py").write_text(config)
     api = _api(dest)
     for name in assignments:
-        shutil.copytree(REPO / "source" / name, dest / "source" / name, dirs_exist_ok=True)
+        shutil.copytree(source / name, dest / "source" / name, dirs_exist_ok=True)
         result = api.generate_assignment(name, force=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {name} failed:\n{result['log']}")
@@ -83,7 +86,7 @@ def scores(course_root: Path, assignment: str, student: str) -> list[CellScore]:
     from nbgrader.api import Gradebook
 
     out = []
-    with Gradebook(f"sqlite:///{course_root}/gradebook.db") as gb:
+    with Gradebook(_api(course_root).coursedir.db_url) as gb:
         submission = gb.find_submission(assignment, student)
         for nb in submission.notebooks:
             for grade in nb.grades:
@@ -145,6 +148,31 @@ def release(assignments: list[str]) -> None:
             print(f"released {name}")
 
 
+def grade_submitted(assignment: str, students: list[str] | None = None,
+                    course_root: Path = REPO) -> dict[str, list[CellScore]]:
+    """Autograde ``submitted/<student>/<assignment>/`` for every (or the given) student.
+
+    The gradebook learns the assignment's cells from source/ first (generate_assignment).
+    """
+    folder = course_root / "submitted"
+    found = sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir())
+    students = students or found
+    missing = sorted(set(students) - set(found))
+    if missing:
+        raise FileNotFoundError(f"no submission of {assignment} for {missing} under {folder}")
+    result = _api(course_root).generate_assignment(assignment, force=True)
+    if not result["success"]:
+        raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
+    graded = {}
+    for student in students:
+        autograde(course_root, assignment, student)
+        graded[student] = scores(course_root, assignment, student)
+        total = sum(s.score for s in graded[student])
+        best = sum(s.max_score for s in graded[student])
+        print(f"{student:24s} {assignment:28s} {total:g}/{best:g}")
+    return graded
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dlutils.grading")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--keep", type=Path, help="grade in this folder and keep it")
     rel = sub.add_parser("release", help="regenerate release/ from source/")
     rel.add_argument("assignments", nargs="*")
+    grade = sub.add_parser("grade", help="autograde submitted/<student>/<assignment>/")
+    grade.add_argument("assignments", nargs="*")
+    grade.add_argument("--student", action="append", help="only this student (repeatable)")
     args = parser.parse_args(argv)
     names = args.assignments or source_assignments()
     unknown = sorted(set(names) - set(source_assignments()))
@@ -160,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such assignment in source/: {unknown}")
     if args.command == "release":
         release(names)
+        return 0
+    if args.command == "grade":
+        for name in names:
+            if any((REPO / "submitted").glob(f"*/{name}")) or args.student:
+                grade_submitted(name, args.student)
         return 0
     return 0 if selfcheck(names, args.keep) else 1
 

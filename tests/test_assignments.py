@@ -41,7 +41,10 @@ def test_every_assignment_is_present():
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_is_exactly_what_source_generates(scratch_course, assignment):
-    """Regenerating release/ reproduces the committed files byte for byte (fix: ./course release)."""
+    """Regenerating release/ reproduces the committed files byte for byte.
+
+    Fix a failure with ./course release.
+    """
     built = scratch_course / "release" / assignment
     committed = REPO / "release" / assignment
     assert files_under(built) == files_under(committed), "files differ: run ./course release"
