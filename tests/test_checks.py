@@ -46,6 +46,7 @@ def test_hint_for_missing_one_over_m():
     assert "same factor" in fails(check_close, exp * 4, exp)
     msg = fails(check_close, exp * 4, exp, hints={"factor": "divide by m"})
     assert "hint: divide by m" in msg and "same factor" not in msg
+    assert "hint" not in fails(check_close, 0.8, 0.2)
 
 
 def test_hint_for_transpose_rank1_broadcast_sign_zeros():
@@ -102,7 +103,8 @@ def test_check_dict_keys_and_values():
     check_dict({"dw": np.array([[1.0]]), "db": 0.5}, exp)
     msg = fails(check_dict, {"dw": np.array([[1.0]])}, exp, "grads")
     assert "missing ['db']" in msg
-    msg = fails(check_dict, {"dw": np.array([[2.0]]), "db": 0.5}, exp, "grads",
+    exp["dw"] = np.array([[1.0], [3.0]])
+    msg = fails(check_dict, {"dw": np.array([[2.0], [6.0]]), "db": 0.5}, exp, "grads",
                 hints={"dw": {"factor": "1/m?"}})
     assert 'grads["dw"]' in msg and "1/m?" in msg
 
