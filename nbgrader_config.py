@@ -39,3 +39,8 @@ c.Execute.interrupt_on_timeout = True
 
 # Release files other than notebooks (A5's helper module) travel with the assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# nbgrader's exchange (JupyterLab's assignment list) lives in the course folder, not in
+# /usr/local/share, so that no root-owned system folder is needed.
+c.Exchange.root = os.path.join(HERE, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)

@@ -13,8 +13,11 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from traitlets.config import Config
 
 __all__ = ["CellScore", "autograde", "make_scratch_course", "scores", "selfcheck"]
 
@@ -32,13 +35,13 @@ class CellScore:
     needs_manual_grade: bool
 
 
-def _api(course_root: Path):
+def _api(course_root: Path, customize: Callable[[Config], Config] | None = None):
+    """An NbGraderAPI for the course in ``course_root`` (its nbgrader_config.py, quiet)."""
     # nbgrader runs `alembic` and `jupyter` from PATH: make this environment's scripts first.
     bindir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
@@ -46,6 +49,8 @@ def _api(course_root: Path):
     merged.merge(config)
     merged.CourseDirectory.root = str(course_root)
     merged.Application.log_level = logging.ERROR
+    if customize is not None:
+        merged = customize(merged)
     return NbGraderAPI(config=merged)
 
 

@@ -17,6 +17,7 @@ __all__ = ["execute", "strip", "text_outputs"]
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = ("source", "release", "notebooks")
 NONDETERMINISTIC = "nondeterministic"
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def strip(nb: nbformat.NotebookNode) -> bool:
@@ -61,6 +62,8 @@ def text_outputs(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
                 out.append((i, output.text))
+            elif "data" in output and WIDGET in output.data:
+                continue  # a progress bar: its text names a fresh widget model every run
             elif "data" in output and "text/plain" in output.data:
                 out.append((i, output.data["text/plain"]))
             elif output.output_type == "error":

@@ -1,0 +1,233 @@
+"""A kernel that runs student code in a bubblewrap sandbox with resource limits.
+
+The grader points nbgrader at the kernelspec ``nndl-sandbox`` (see :func:`install_kernelspec`),
+whose command is ``python -m dlutils.sandbox -f {connection_file}``. This launcher sets
+resource limits, puts itself in a pids cgroup when it can, and starts the IPython kernel
+inside bubblewrap:
+
+- no network (a new network namespace), no other process visible (new pid namespace);
+- a read-only view of the system, the Python installation and environment, ``dlutils`` and
+  ``datasets``, and the submission's own folder; nothing else of the course (no source/, no
+  gradebook, no other submission);
+- writable only a private tmpfs (``/tmp``, also ``HOME``) and the kernel's IPC sockets;
+- an empty environment but for an allow-list (the instructor's variables never reach it);
+- limits: address space, CPU time, file size, number of processes.
+
+The kernel talks to the grader over IPC (unix sockets) in a runtime folder private to the
+grading worker, because the sandbox has no network to carry TCP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
+
+__all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "bwrap_command",
+           "check_available", "install_kernelspec"]
+
+KERNEL_NAME = "nndl-sandbox"
+KERNEL_DIR_PREFIX = "nndl-kernel-"
+REPO = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "NNDL_SANDBOX_"
+PASS_THROUGH = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "LANG", "LC_ALL",
+                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+SYSTEM_RO = ("/usr", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
+             "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives")
+PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed kernel (read from NNDL_SANDBOX_* variables)."""
+
+    memory_mb: int = 4096
+    processes: int = 64
+    cpu_seconds: int = 900
+    file_mb: int = 64
+    threads: int = 1
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Limits:
+        env = os.environ if env is None else env
+        values = {}
+        for field in fields(cls):
+            raw = env.get(ENV_PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = int(raw)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+
+def _symlinks_and_binds(paths: list[Path], writable: list[Path]) -> list[str]:
+    args = []
+    for top in ("/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in SYSTEM_RO:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for path in paths:  # after /tmp: a folder under /tmp must stay visible
+        args += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
+    return args
+
+
+def bwrap_command(kernel_argv: list[str], cwd: Path, runtime_dir: Path, limits: Limits,
+                  env: dict[str, str] | None = None) -> list[str]:
+    """The bubblewrap command line that runs ``kernel_argv`` sandboxed in ``cwd``."""
+    env = os.environ if env is None else env
+    readable = [Path(sys.base_prefix), Path(sys.prefix), REPO / "dlutils", REPO / "datasets",
+                cwd]
+    readable = [p.resolve() for p in readable if p.exists()]
+    # No --new-session: the kernel must stay in the launcher's process group, where
+    # jupyter_client sends SIGINT to interrupt a cell that runs too long.
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--hostname", "sandbox"]
+    args += _symlinks_and_binds(readable, [runtime_dir.resolve()])
+    args += ["--chdir", str(cwd.resolve()), "--clearenv"]
+    threads = str(limits.threads)
+    child_env = {"HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib",
+                 "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+                 "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads,
+                 "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    child_env.update({k: env[k] for k in PASS_THROUGH if k in env})
+    for key, value in sorted(child_env.items()):
+        args += ["--setenv", key, value]
+    return args + ["--", *kernel_argv]
+
+
+def _set_rlimits(limits: Limits) -> None:
+    mb = 1 << 20
+    for kind, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
+                        (resource.RLIMIT_CPU, limits.cpu_seconds),
+                        (resource.RLIMIT_FSIZE, limits.file_mb * mb),
+                        (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(kind, (value, value))
+
+
+def _limit_processes_by_rlimit(limit: int) -> None:
+    """Without a cgroup: RLIMIT_NPROC counts all of this user's processes, so allow those
+    that already exist plus ``limit``."""
+    uid = os.getuid()
+    mine = sum(1 for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _owner(p) == uid)
+    resource.setrlimit(resource.RLIMIT_NPROC, (mine + limit, mine + limit))
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return None
+
+
+def _join_pids_cgroup(limit: int) -> Path | None:
+    """Put this process in a fresh pids cgroup (root only; RLIMIT_NPROC does not bind root)."""
+    if not os.access(PIDS_CGROUP, os.W_OK):
+        return None
+    for stale in PIDS_CGROUP.glob("nndl-kernel-*"):
+        try:
+            stale.rmdir()  # only empty, finished ones go
+        except OSError:
+            pass
+    group = PIDS_CGROUP / f"nndl-kernel-{os.getpid()}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "pids.max").write_text(str(limit))
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError:
+        return None
+    return group
+
+
+def check_available() -> None:
+    """Raise SandboxUnavailable with the fix unless bubblewrap can start a sandbox here."""
+    if shutil.which("bwrap") is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: the grader will not run student code "
+            "unsandboxed. Install it (Debian/Ubuntu: apt-get install bubblewrap; ./course "
+            "setup does this when run as root), or pass --no-sandbox to grade without it.")
+    probe = subprocess.run(["bwrap", "--unshare-all", "--ro-bind", "/", "/", "--", "true"],
+                           capture_output=True, text=True, timeout=30, check=False)
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot create a sandbox here: {probe.stderr.strip()}. Enable user "
+            "namespaces (sysctl kernel.unprivileged_userns_clone=1) or grade as root, or "
+            "pass --no-sandbox to grade without it.")
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose connection file and IPC sockets live in a folder of their own.
+
+    That folder is all the sandbox may write outside its tmpfs, so it must hold nothing else
+    (jupyter_client's default would put the connection file straight into /tmp).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        folder = Path(jupyter_runtime_dir()) / f"{KERNEL_DIR_PREFIX}{uuid.uuid4().hex[:12]}"
+        folder.mkdir(mode=0o700, parents=True)
+        self._sandbox_dir = folder
+        self.transport = "ipc"
+        self.connection_file = str(folder / "kernel.json")
+        self.ip = str(folder / "ipc")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._sandbox_dir, ignore_errors=True)
+
+
+def install_kernelspec(dest: Path) -> Path:
+    """Write the ``nndl-sandbox`` kernelspec under ``dest``; return the folder for JUPYTER_PATH."""
+    folder = dest / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [sys.executable, "-m", "dlutils.sandbox", "-f", "{connection_file}"],
+            "display_name": "Python 3 (grading sandbox)", "language": "python",
+            # A signal to the process group would end bwrap (and the kernel with it): ask the
+            # kernel to interrupt itself over its control channel instead.
+            "interrupt_mode": "message", "metadata": {"debugger": False}}
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return dest
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Launcher: limits, cgroup, then exec the kernel inside bubblewrap."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] != "-f":
+        sys.exit("usage: python -m dlutils.sandbox -f CONNECTION_FILE")
+    connection_file = Path(argv[1]).resolve()
+    if not connection_file.parent.name.startswith(KERNEL_DIR_PREFIX):
+        sys.exit(f"refusing to start: {connection_file} is not in a private kernel folder "
+                 f"({KERNEL_DIR_PREFIX}*), and its folder would be writable in the sandbox")
+    limits = Limits.from_env()
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
+              "--HistoryManager.hist_file=:memory:"]
+    command = bwrap_command(kernel, Path.cwd(), connection_file.parent, limits)
+    if _join_pids_cgroup(limits.processes) is None:
+        _limit_processes_by_rlimit(limits.processes)
+    _set_rlimits(limits)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
