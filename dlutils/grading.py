@@ -1,13 +1,14 @@
-"""The instructor's grading tools, built on nbgrader's own API (one process, no CLI start-up).
+"""nbgrader's API for a course folder: scratch courses, releases, autograde and scores.
 
-``python -m dlutils.grading selfcheck [ASSIGNMENT ...]`` grades the reference solutions and the
-blank release of each assignment in a scratch copy of the course and prints every graded cell's
-score: the reference must earn full marks, the blank release zero.
+Everything runs in one process through NbGraderAPI (no CLI start-up per call). The safe,
+parallel grading of many submissions is :mod:`dlutils.pipeline`; the commands are
+:mod:`dlutils.cli`. ``selfcheck`` grades the reference solutions and the blank release of each
+assignment in a scratch copy of the course: the reference must earn full marks, the blank
+release zero.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import shutil
@@ -153,56 +154,11 @@ def release(assignments: list[str]) -> None:
             print(f"released {name}")
 
 
-def grade_submitted(assignment: str, students: list[str] | None = None,
-                    course_root: Path = REPO) -> dict[str, list[CellScore]]:
-    """Autograde ``submitted/<student>/<assignment>/`` for every (or the given) student.
-
-    The gradebook learns the assignment's cells from source/ first (generate_assignment).
-    """
-    folder = course_root / "submitted"
-    found = sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir())
-    students = students or found
-    missing = sorted(set(students) - set(found))
-    if missing:
-        raise FileNotFoundError(f"no submission of {assignment} for {missing} under {folder}")
-    result = _api(course_root).generate_assignment(assignment, force=True)
-    if not result["success"]:
-        raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
-    graded = {}
-    for student in students:
-        autograde(course_root, assignment, student)
-        graded[student] = scores(course_root, assignment, student)
-        total = sum(s.score for s in graded[student])
-        best = sum(s.max_score for s in graded[student])
-        print(f"{student:24s} {assignment:28s} {total:g}/{best:g}")
-    return graded
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dlutils.grading")
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("selfcheck", help="grade reference and blank submissions")
-    check.add_argument("assignments", nargs="*")
-    check.add_argument("--keep", type=Path, help="grade in this folder and keep it")
-    rel = sub.add_parser("release", help="regenerate release/ from source/")
-    rel.add_argument("assignments", nargs="*")
-    grade = sub.add_parser("grade", help="autograde submitted/<student>/<assignment>/")
-    grade.add_argument("assignments", nargs="*")
-    grade.add_argument("--student", action="append", help="only this student (repeatable)")
-    args = parser.parse_args(argv)
-    names = args.assignments or source_assignments()
-    unknown = sorted(set(names) - set(source_assignments()))
-    if unknown:
-        parser.error(f"no such assignment in source/: {unknown}")
-    if args.command == "release":
-        release(names)
-        return 0
-    if args.command == "grade":
-        for name in names:
-            if any((REPO / "submitted").glob(f"*/{name}")) or args.student:
-                grade_submitted(name, args.student)
-        return 0
-    return 0 if selfcheck(names, args.keep) else 1
+    """``python -m dlutils.grading ...`` is ``python -m dlutils ...``."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

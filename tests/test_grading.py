@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from dlutils import grading
+from dlutils import cli, grading, pipeline
 
 TINY = grading.REPO / "tests" / "files" / "tiny_source"
 
@@ -48,14 +48,29 @@ def test_scores_of_reference_blank_and_wrong(course, tmp_path):
                    "wrong": {"double_public": 1, "double_hidden": 0}}
 
 
-def test_grade_submitted_prints_totals(course, capsys):
-    """grade_submitted grades every student found under submitted/ and prints a total each."""
-    grading.submit(course, "99_tiny", "zoe", TINY / "99_tiny")
-    graded = grading.grade_submitted("99_tiny", ["zoe"], course_root=course)
-    assert sum(s.score for s in graded["zoe"]) == 3
-    assert "zoe" in capsys.readouterr().out
-    with pytest.raises(FileNotFoundError, match="nobody"):
-        grading.grade_submitted("99_tiny", ["nobody"], course_root=course)
+def test_grade_student_table_json_and_exit_codes(tmp_path, capsys):
+    """One student's folder: a per-function table, result.json and feedback; exit 2 below
+    the threshold, 1 when the submission cannot be graded."""
+    options = pipeline.Options(use_sandbox=True, cell_timeout=20)
+    folder = wrong_copy(TINY / "99_tiny", tmp_path / "sub")
+    code = cli.grade_student("99_tiny", folder, tmp_path / "out", options, source=TINY)
+    assert code == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert (result["score"], result["max_score"]) == (1, 3)
+    assert result["functions"] == [{"function": "double", "score": 1.0, "max_score": 3.0}]
+    assert (tmp_path / "out" / "feedback" / "tiny.html").exists()
+    assert "double" in capsys.readouterr().out
+    assert cli.grade_student("99_tiny", folder, tmp_path / "o2", options, 50, TINY) == 2
+    (folder / "tiny.ipynb").write_text("{broken")
+    assert cli.grade_student("99_tiny", folder, tmp_path / "o3", options, source=TINY) == 1
+
+
+def test_validate_fails_loudly(course, capsys):
+    """Unlike nbgrader validate, a failing test cell is exit status 1."""
+    release = course / "release" / "99_tiny" / "tiny.ipynb"
+    assert cli.main(["validate", str(release)]) == 1
+    assert "failed" in capsys.readouterr().out
+    assert cli.main(["validate", str(TINY / "99_tiny" / "tiny.ipynb")]) == 0
 
 
 def test_scratch_course_ignores_the_instructors_database(course, monkeypatch):
