@@ -55,13 +55,17 @@ def _api(course_root: Path, customize: Callable[[Config], Config] | None = None)
     return NbGraderAPI(config=merged)
 
 
-def make_scratch_course(dest: Path, assignments: list[str], source: Path = REPO / "source"
-                        ) -> Path:
-    """Copy the config and the given ``source`` assignments into ``dest``; generate releases."""
+def make_scratch_course(dest: Path, assignments: list[str], source: Path = REPO / "source",
+                        db_url: str | None = None) -> Path:
+    """Copy the config and the given ``source`` assignments into ``dest``; generate releases.
+
+    The scratch gradebook is ``dest/gradebook.db`` unless ``db_url`` names another database.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     config = (REPO / "nbgrader_config.py").read_text()
     # A scratch course never touches the instructor's gradebook, whatever NNDL_DB_URL says.
-    config += '\nc.CourseDirectory.db_url = f"sqlite:///{HERE}/gradebook.db"\n'
+    url = repr(db_url) if db_url else 'f"sqlite:///{HERE}/gradebook.db"'
+    config += f"\nc.CourseDirectory.db_url = {url}\n"
     (dest / "nbgrader_config.py").write_text(config)
     api = _api(dest)
     for name in assignments:

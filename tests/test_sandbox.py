@@ -1,0 +1,89 @@
+"""dlutils.sandbox: the bubblewrap command, limits, the kernel folder and clear failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlutils import sandbox
+
+
+def test_limits_round_trip_through_the_environment():
+    """Limits travel to the launcher as NNDL_SANDBOX_* variables."""
+    limits = sandbox.Limits(memory_mb=1024, processes=7, cpu_seconds=30)
+    assert sandbox.Limits.from_env(limits.to_env()) == limits
+    assert sandbox.Limits.from_env({}) == sandbox.Limits()
+
+
+def test_bwrap_command_hides_the_course_and_the_environment(tmp_path):
+    """No network, a cleared environment (allow-list only), /tmp private, the course unseen."""
+    cwd = tmp_path / "autograded" / "ann" / "a1"
+    cwd.mkdir(parents=True)
+    kernel_dir = tmp_path / "nndl-kernel-x"
+    kernel_dir.mkdir()
+    cmd = sandbox.bwrap_command(["python"], cwd, kernel_dir, sandbox.Limits(),
+                                env={"SECRET": "s3cret", "NBGRADER_EXECUTION": "autograde"})
+    text = " ".join(cmd)
+    assert "--unshare-all" in cmd and "--clearenv" in cmd
+    assert "s3cret" not in text and "NBGRADER_EXECUTION autograde" in text
+    binds = [(cmd[i], cmd[i + 1]) for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind")]
+    writable = [src for kind, src in binds if kind == "--bind"]
+    assert writable == [str(kernel_dir.resolve())]
+    assert ("--ro-bind", str(cwd.resolve())) in binds
+    assert not [src for _, src in binds if src == str(tmp_path) or src.endswith("/source")]
+    assert cmd.index("--tmpfs") < cmd.index(str(cwd.resolve()))
+
+
+def test_missing_bwrap_stops_grading_with_the_fix(monkeypatch):
+    """Without bubblewrap the grader refuses to run student code and says how to proceed."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        sandbox.check_available()
+
+
+def test_launcher_refuses_a_shared_connection_folder(tmp_path):
+    """A connection file outside a private nndl-kernel-* folder is refused (it would expose
+    its whole folder to the sandbox)."""
+    conn = tmp_path / "kernel.json"
+    conn.write_text("{}")
+    run = subprocess.run([sys.executable, "-m", "dlutils.sandbox", "-f", str(conn)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode != 0 and "private kernel folder" in run.stderr
+
+
+def test_kernel_manager_uses_a_private_folder(tmp_path, monkeypatch):
+    """Each sandbox kernel gets its own 0700 folder for its connection file and sockets."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    km = sandbox.SandboxKernelManager(kernel_name=sandbox.KERNEL_NAME)
+    folder = Path(km.connection_file).parent
+    assert folder.parent == tmp_path and folder.name.startswith(sandbox.KERNEL_DIR_PREFIX)
+    assert oct(folder.stat().st_mode)[-3:] == "700"
+    assert km.transport == "ipc" and km.ip.startswith(str(folder))
+
+
+def test_sandboxed_kernel_runs_code_without_network_or_secrets(tmp_path, monkeypatch):
+    """A real kernel in the sandbox: numpy works, the network and the course do not."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    sandbox.check_available()
+    monkeypatch.setenv("JUPYTER_PATH", str(sandbox.install_kernelspec(tmp_path / "share")))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("NNDL_TEST_SECRET", "s3cret")
+    code = ["import numpy as np, os, socket\nprint(np.arange(4).sum())",
+            "print(os.environ.get('NNDL_TEST_SECRET'))",
+            "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+            "except OSError as e:\n    print('offline')",
+            "print(sorted(os.listdir('/work')) if os.path.exists('/work') else [])"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
+    work = tmp_path / "work"
+    work.mkdir()
+    NotebookClient(nb, kernel_name=sandbox.KERNEL_NAME, timeout=60,
+                   kernel_manager_class=sandbox.SandboxKernelManager,
+                   resources={"metadata": {"path": str(work)}}).execute()
+    printed = [c.outputs[0]["text"].strip() for c in nb.cells]
+    assert printed[:3] == ["6", "None", "offline"]
+    assert "shared" not in printed[3]
