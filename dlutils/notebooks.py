@@ -53,21 +53,26 @@ def execute(path: Path, timeout: int = 600, env: dict[str, str] | None = None
 
 
 def text_outputs(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
-    """(cell index, text) of every stream and text/plain output, skipping cells tagged
-    ``nondeterministic``; what two runs of a deterministic notebook must agree on."""
+    """(cell index, text) of every cell's printed text and text/plain results, skipping cells
+    tagged ``nondeterministic`` and progress-bar widgets; what two runs of a deterministic
+    notebook must agree on. A cell's stream chunks are joined: where a slow cell's output is
+    cut into messages depends on timing, not on what it printed."""
     out = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or NONDETERMINISTIC in cell.metadata.get("tags", []):
             continue
+        streams = []
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
-                out.append((i, output.text))
+                streams.append(output.text)
             elif "data" in output and WIDGET in output.data:
                 continue  # a progress bar: its text names a fresh widget model every run
             elif "data" in output and "text/plain" in output.data:
                 out.append((i, output.data["text/plain"]))
             elif output.output_type == "error":
                 out.append((i, f"{output.ename}: {output.evalue}"))
+        if streams:
+            out.append((i, "".join(streams)))
     return out
 
 

@@ -42,8 +42,8 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str]
         raise ValueError("show_images needs at least one image")
     ncols = max(1, min(ncols, len(images)))
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.6),
+                             squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, img, label in zip(axes.flat[: len(images)], images, titles, strict=True):
@@ -51,5 +51,4 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], titles: Sequence[str]
         ax.set_title(label, fontsize=9)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
