@@ -1,6 +1,7 @@
 """dlutils.grading on a tiny assignment: scratch courses, autograde, scores, submitted/ grading."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -77,3 +78,43 @@ def test_scratch_course_ignores_the_instructors_database(course, monkeypatch):
     """Even with NNDL_DB_URL set, a scratch course uses its own SQLite gradebook."""
     monkeypatch.setenv("NNDL_DB_URL", "postgresql://nowhere/none")
     assert grading._api(course).coursedir.db_url == f"sqlite:///{course}/gradebook.db"
+
+
+RUN_GRADER = """
+import sys
+from pathlib import Path
+from dlutils import pipeline
+if __name__ == "__main__":
+    pipeline.grade(Path(sys.argv[1]), ["99_tiny"], options=pipeline.Options(jobs=1),
+                   progress=False)
+"""
+
+
+def test_killed_grader_loses_nothing_and_resumes(tmp_path):
+    """Kill the grader after its first recorded grade: that grade stays, a re-run grades
+    only the rest, and every submission ends graded with the right score."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = grading.make_scratch_course(tmp_path / "course", ["99_tiny"], TINY)
+    students = [f"k{i}" for i in range(4)]
+    for student in students:
+        grading.submit(root, "99_tiny", student, TINY / "99_tiny")
+    script = tmp_path / "run_grader.py"
+    script.write_text(RUN_GRADER)
+    proc = subprocess.Popen([sys.executable, str(script), str(root)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_dir = root / pipeline.STATE / "99_tiny"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(state_dir.glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = {p.stem for p in state_dir.glob("*.json")}
+    assert first and first != set(students), "kill the grader midway"
+    again = pipeline.grade(root, ["99_tiny"], options=pipeline.Options(jobs=2), progress=False)
+    assert {s["student"] for s in again} == set(students) - first
+    for student in students:
+        assert sum(c.score for c in grading.scores(root, "99_tiny", student)) == 3
