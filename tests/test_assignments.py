@@ -53,9 +53,11 @@ def test_release_is_exactly_what_source_generates(scratch_course, assignment):
 
 
 def solution_lines(notebook: Path) -> set[str]:
-    """Distinctive lines of the solution regions and hidden tests of a source notebook."""
+    """Distinctive lines of the solution regions and hidden tests of a source notebook that
+    appear nowhere else in it (a public check may legitimately repeat in a hidden block)."""
     nb = nbformat.read(notebook, as_version=4)
-    lines: set[str] = set()
+    inside_lines: set[str] = set()
+    outside_lines: set[str] = set()
     for cell in nb.cells:
         inside = False
         for raw in cell.source.splitlines():
@@ -63,9 +65,9 @@ def solution_lines(notebook: Path) -> set[str]:
             if MARKERS.search(line):
                 inside = line.startswith("### BEGIN")
                 continue
-            if inside and len(line) >= 12 and not line.startswith("#"):
-                lines.add(line)
-    return lines
+            (inside_lines if inside else outside_lines).add(line)
+    return {line for line in inside_lines - outside_lines
+            if len(line) >= 12 and not line.startswith("#")}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
