@@ -22,6 +22,7 @@ Preprocessors report what they did to :data:`EVENTS`, read by the grading pipeli
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -99,6 +100,9 @@ class SafeExecute(Execute):
     max_notebook_output_bytes = Integer(5_000_000).tag(config=True)
     notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
     sandboxed = Bool(False, help="run the kernel in the bubblewrap sandbox").tag(config=True)
+    # Output that arrived before an interrupt still has to drain (and be dropped): give IOPub
+    # longer than nbclient's 4 s before a quiet channel counts as a dead kernel.
+    iopub_timeout = Integer(30).tag(config=True)
 
     def create_kernel_manager(self):
         # nbgrader's Execute forces its own kernel manager class and nbclient takes the kernel
@@ -113,6 +117,7 @@ class SafeExecute(Execute):
         self._dead = False
         self._output_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
+        self._kept_bytes = 0
         self._alarm_set = False
         if self.notebook_timeout and hasattr(signal, "SIGALRM"):
             signal.signal(signal.SIGALRM, self._on_notebook_timeout)
@@ -144,11 +149,12 @@ class SafeExecute(Execute):
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
-        except (DeadKernelError, CellTimeoutError):
+        except (DeadKernelError, CellTimeoutError) as exc:
             self._kill_kernel()  # a kernel that cannot be interrupted is ended
             self._dead = True
             EVENTS["kernel_died"] = True
-            EVENTS["notes"].append(f"kernel died in cell {index}")
+            EVENTS["notes"].append(f"kernel died in cell {index} ({type(exc).__name__}: "
+                                   f"{str(exc)[:200]})")
             cell.outputs.append(_error_output(
                 "KernelDied", "the kernel died while running this cell (memory, time or "
                 "a crash); later cells were not run"))
@@ -156,17 +162,30 @@ class SafeExecute(Execute):
 
     def output(self, outs, msg, display_id, cell_index):
         size = _content_size(msg.get("content", {}))
-        total = sum(self._output_bytes.values())
-        self._output_bytes[cell_index] = self._output_bytes.get(cell_index, 0) + size
-        if (self._output_bytes[cell_index] > self.max_cell_output_bytes
-                or total + size > self.max_notebook_output_bytes):
+        in_cell = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = in_cell
+        if in_cell > self.max_cell_output_bytes:
             if cell_index not in self._truncated:
                 self._truncated.add(cell_index)
-                EVENTS["notes"].append(f"output of cell {cell_index} truncated")
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stdout", text="\n[output truncated: too large]\n"))
+                EVENTS["notes"].append(f"output of cell {cell_index} truncated; cell stopped")
+                outs.append(_notice("this cell printed more than the grader keeps, so it was "
+                                    "stopped"))
+                # Stop the flood at its source: the cell is interrupted (KeyboardInterrupt),
+                # the kernel lives on for the next cells.
+                asyncio.ensure_future(self.km.interrupt_kernel())
             return None
+        if self._kept_bytes + size > self.max_notebook_output_bytes:
+            if cell_index not in self._truncated:
+                self._truncated.add(cell_index)
+                EVENTS["notes"].append(f"output of cell {cell_index} dropped: notebook limit")
+                outs.append(_notice("the notebook printed more than the grader keeps"))
+            return None
+        self._kept_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _notice(text: str) -> NotebookNode:
+    return nbformat.v4.new_output("stream", name="stdout", text=f"\n[output truncated: {text}]\n")
 
 
 def _content_size(content: dict) -> int:

@@ -123,9 +123,10 @@ ROWS = {
         "import subprocess\nkids = []\ntry:\n    for _ in range(2000):\n"
         "        kids.append(subprocess.Popen(['sleep', '20']))\n"
         "except OSError as e:\n    print('stopped after', len(kids), e)")), FULL, "graded"),
-    # the output is cut at the cap; the cell outlives its time limit, so the kernel is
-    # stopped and the two tests after it (L1, L2) are not run
-    "prints_500MB": (append_to("L1_solution", "print('x' * 500_000_000)"), FULL - 2, "graded"),
+    # 500 MB in 1 MB lines: the output is cut at the cap and the cell interrupted; the
+    # kernel lives on, L1 was defined before the flood, so nothing is lost
+    "prints_500MB": (append_to("L1_solution", "for _ in range(500):\n    print('x' * 1_000_000)"),
+                     FULL, "graded"),
     "kills_own_kernel": (prepend_to("sigmoid_solution", "import os\nos.kill(os.getpid(), 9)"),
                          1, "graded"),
     # a wrong sigmoid loses its two test cells (3 points) once the test cell is back
