@@ -220,10 +220,21 @@ def test_what_the_instructor_sees(graded):
     assert any("truncated" in n for n in states["prints_500MB"]["notes"])
 
 
-HIDDEN_LINES = [line.strip() for cell in REFERENCE.cells
-                for line in cell.source.split("### BEGIN HIDDEN TESTS")[-1].splitlines()
-                if "### BEGIN HIDDEN TESTS" in cell.source and len(line.strip()) > 25
-                and "END HIDDEN" not in line]
+def _hidden_only_lines() -> list[str]:
+    """Distinctive lines of hidden tests that appear nowhere else in the notebook."""
+    hidden, public = set(), set()
+    for cell in REFERENCE.cells:
+        inside = False
+        for raw in cell.source.splitlines():
+            line = raw.strip()
+            if "HIDDEN TESTS" in line:
+                inside = "BEGIN" in line
+                continue
+            (hidden if inside else public).add(line)
+    return sorted(line for line in hidden - public if len(line) > 25)
+
+
+HIDDEN_LINES = _hidden_only_lines()
 
 
 def feedback_html(root: Path, student: str) -> str:
