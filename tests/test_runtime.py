@@ -2,7 +2,7 @@
 
 import pytest
 
-from dlutils.runtime import demo_iterations, progress, under_grading
+from dlutils.runtime import cost_progress, demo_iterations, progress, under_grading
 
 
 def test_person(monkeypatch):
@@ -30,3 +30,17 @@ def test_bad_arguments():
     """Negative counts are refused."""
     with pytest.raises(ValueError):
         demo_iterations(-1)
+
+
+def test_cost_progress_follows_printed_costs(monkeypatch, capsys):
+    """The course's cost lines still print and move the bar; nothing changes under grading."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with cost_progress(300, "training"):
+        for i in (0, 100, 200, 299):
+            print(f"Cost after iteration {i}: 0.5")
+    out = capsys.readouterr().out
+    assert out.count("Cost after iteration") == 4
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with cost_progress(300):
+        print("Cost after iteration 0: 0.5")
+    assert capsys.readouterr().out == "Cost after iteration 0: 0.5\n"
