@@ -18,6 +18,7 @@ grades removed first: no stale score survives a resubmission.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -167,7 +168,7 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
             os.environ.update(options.limits.to_env())
         try:
             state["notes"] += stage_submission(course_root, assignment, student)
-            api = grading._api(course_root, lambda c: configure(c, course_root, options))
+            api = _worker_api(course_root, options)
             result = api.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 state["log"] = result["log"][-6000:]
@@ -184,6 +185,12 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
     return state
 
 
+@functools.cache
+def _worker_api(course_root: Path, options: Options):
+    """One configured NbGraderAPI per worker process (its set-up costs a fraction of a second)."""
+    return grading._api(course_root, lambda c: configure(c, course_root, options))
+
+
 def _last_error(log: str) -> str:
     """The informative end of nbgrader's log: its last error lines."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
@@ -191,20 +198,13 @@ def _last_error(log: str) -> str:
     return " | ".join((errors or lines or ["autograde failed without a log"])[-3:])[:1000]
 
 
-def _forget_old_grades(course_root: Path, assignment: str, student: str) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(grading._api(course_root).coursedir.db_url) as gb:
-        try:
-            gb.remove_submission(assignment, student)
-        except MissingEntry:
-            pass
-
-
 def pending(course_root: Path, assignments: list[str], students: list[str] | None,
             force: bool) -> list[tuple[str, str, str]]:
-    """(assignment, student, digest) of every submission that still needs grading."""
-    todo = []
+    """(assignment, student, digest) of every submission that still needs grading; a changed
+    submission's old grades are removed from the gradebook first (one session for all)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    todo, stale = [], []
     for assignment in assignments:
         for folder in sorted((course_root / "submitted").glob(f"*/{assignment}")):
             student = folder.parent.name
@@ -217,8 +217,15 @@ def pending(course_root: Path, assignments: list[str], students: list[str] | Non
             if same and old.get("status") == "graded" and not force:
                 continue
             if not same:
-                _forget_old_grades(course_root, assignment, student)
+                stale.append((assignment, student))
             todo.append((assignment, student, digest))
+    if stale:
+        with Gradebook(grading._api(course_root).coursedir.db_url) as gb:
+            for assignment, student in stale:
+                try:
+                    gb.remove_submission(assignment, student)
+                except MissingEntry:
+                    pass
     return todo
 
 
@@ -236,8 +243,11 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
     todo = pending(course_root, assignments, students, options.force)
     states = []
     bar = _progress(len(todo), progress)
-    with ProcessPoolExecutor(max_workers=max(1, options.jobs),
-                             mp_context=get_context("spawn")) as pool:
+    # forkserver: workers start from a clean process that has already imported the grader,
+    # so starting one costs little and no state of this process leaks into them.
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["dlutils.pipeline", "nbgrader.apps", "nbconvert"])
+    with ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=context) as pool:
         futures = [pool.submit(_grade_one, course_root, a, s, options, d)
                    for a, s, d in todo]
         for future in as_completed(futures):
