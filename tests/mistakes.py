@@ -1,0 +1,103 @@
+"""The catalog of classic student mistakes (``tests/mistakes/<assignment>.json``) and how to
+turn it into graded submissions.
+
+A catalog file:
+
+    {"assignment": "01_numpy_basics",
+     "depends": {"sigmoid_derivative": ["sigmoid"]},
+     "mistakes": [{"name": "...", "function": "sigmoid", "before": "...", "after": "...",
+                   "hint": "text the student must see in the feedback"}],
+     "equivalents": [{"name": "...", "function": "sigmoid", "before": "...", "after": "..."}]}
+
+``before`` must occur exactly once in the function's solution cell (grade_id
+``<function>_solution``) of the source notebook; ``after`` replaces it. ``depends`` lists, for
+a function, the functions whose mistakes may also cost it points (its tests call them).
+
+Mistakes in functions that cannot affect each other's tests are graded together in one
+submission (one kernel); this is equivalent to grading them one by one because a test cell
+only sees the functions it depends on. Equivalent solutions are graded the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+CATALOG = Path(__file__).resolve().parent / "mistakes"
+SOURCE = Path(__file__).resolve().parent.parent / "source"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One edit of a solution: a mistake (with the hint it must produce) or an equivalent."""
+
+    assignment: str
+    name: str
+    function: str
+    before: str
+    after: str
+    hint: str | None  # None for an equivalent solution
+
+
+def load(assignment: str) -> tuple[dict[str, set[str]], list[Mutation], list[Mutation]]:
+    """(transitive dependencies, mistakes, equivalents) of one assignment's catalog."""
+    data = json.loads((CATALOG / f"{assignment}.json").read_text())
+    depends = {f: set(d) for f, d in data.get("depends", {}).items()}
+    changed = True
+    while changed:  # transitive closure
+        changed = False
+        for f, deps in depends.items():
+            more = set().union(*(depends.get(d, set()) for d in deps)) - deps - {f}
+            if more:
+                deps |= more
+                changed = True
+    mistakes = [Mutation(assignment, m["name"], m["function"], m["before"], m["after"],
+                         m["hint"]) for m in data["mistakes"]]
+    equivalents = [Mutation(assignment, e["name"], e["function"], e["before"], e["after"],
+                            None) for e in data.get("equivalents", [])]
+    return depends, mistakes, equivalents
+
+
+def catalogs() -> list[str]:
+    return sorted(p.stem for p in CATALOG.glob("*.json"))
+
+
+def related(f: str, g: str, depends: dict[str, set[str]]) -> bool:
+    return f == g or f in depends.get(g, set()) or g in depends.get(f, set())
+
+
+def batches(mutations: list[Mutation], depends: dict[str, set[str]]) -> list[list[Mutation]]:
+    """Greedy packing: no two mutations in one batch touch related functions."""
+    packed: list[list[Mutation]] = []
+    for mutation in mutations:
+        for batch in packed:
+            if not any(related(mutation.function, other.function, depends) for other in batch):
+                batch.append(mutation)
+                break
+        else:
+            packed.append([mutation])
+    return packed
+
+
+def source_notebook(assignment: str) -> Path:
+    return next((SOURCE / assignment).glob("*.ipynb"))
+
+
+def apply(nb: nbformat.NotebookNode, mutations: list[Mutation]) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with every mutation applied to its function's solution cell."""
+    nb = copy.deepcopy(nb)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    for m in mutations:
+        cell = cells.get(f"{m.function}_solution")
+        if cell is None:
+            raise ValueError(f"{m.assignment}/{m.name}: no solution cell {m.function}_solution")
+        count = cell.source.count(m.before)
+        if count != 1:
+            raise ValueError(f"{m.assignment}/{m.name}: 'before' occurs {count} times in "
+                             f"{m.function}_solution (must be exactly once)")
+        cell.source = cell.source.replace(m.before, m.after)
+    return nb
