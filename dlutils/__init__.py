@@ -1,7 +1,14 @@
 """Shared helpers of the Neural Networks and Deep Learning course kit.
 
-Modules: ``checks`` (test checks with helpful messages), ``gradcheck`` (numeric gradients),
-``data`` (the cat/non-cat dataset), ``images`` (your own pictures), ``plots``.
+For notebooks: ``checks`` (test checks with helpful messages), ``gradcheck`` (numeric
+gradients), ``data`` (the cat/non-cat dataset), ``images`` (your own pictures), ``plots``,
+``planar`` (A3's datasets and decision boundaries), ``activations`` (A4's provided helpers),
+``runtime`` (full runs in JupyterLab, short silent ones under grading).
+
+For instructors: ``grading`` (nbgrader's API for a course folder), ``pipeline`` (safe,
+parallel, resumable grading), ``sandbox`` (the bubblewrap kernel), ``safeguards`` (nbgrader
+preprocessors), ``cheats`` (static tamper scan), ``collect``, ``report``, ``cli``
+(``python -m dlutils``), ``notebooks`` and ``workspace`` (housekeeping).
 """
 
 __version__ = "0.1.0"
