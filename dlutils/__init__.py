@@ -3,7 +3,8 @@
 For notebooks: ``checks`` (test checks with helpful messages), ``gradcheck`` (numeric
 gradients), ``data`` (the cat/non-cat dataset), ``images`` (your own pictures), ``plots``,
 ``planar`` (A3's datasets and decision boundaries), ``activations`` (A4's provided helpers),
-``runtime`` (full runs in JupyterLab, short silent ones under grading).
+``runtime`` (full runs in JupyterLab, short silent ones under grading), ``companion``
+(self-checking exercises of the lecture companions in ``notebooks/``).
 
 For instructors: ``grading`` (nbgrader's API for a course folder), ``pipeline`` (safe,
 parallel, resumable grading), ``sandbox`` (the bubblewrap kernel), ``safeguards`` (nbgrader
