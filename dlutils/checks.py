@@ -57,6 +57,8 @@ def describe(value: Any, max_items: int = 6) -> str:
         shown = np.array2string(flat[:max_items], precision=6, separator=", ")
         more = f" ... ({flat.size} values)" if flat.size > max_items else ""
         return f"numpy array, shape {value.shape}, dtype {value.dtype}, values {shown}{more}"
+    if isinstance(value, np.generic):
+        return f"numpy {value.dtype} {value.item()!r}"
     if isinstance(value, dict):
         return f"dict with keys {sorted(map(str, value))}"
     if isinstance(value, (list, tuple)):
@@ -158,8 +160,8 @@ def _hint_lines(got: Any, expected: Any, hints: Hints | None) -> list[str]:
 
 
 def _fail(name: str, problem: str, got: Any, expected: Any, hints: Hints | None,
-          extra: str = "") -> None:
-    lines = [f"{name}: {problem}", f"  expected: {describe(expected)}",
+          extra: str = "", shown: str | None = None) -> None:
+    lines = [f"{name}: {problem}", f"  expected: {shown or describe(expected)}",
              f"  got:      {describe(got)}"]
     if extra:
         lines.append(f"  {extra}")
@@ -179,11 +181,13 @@ def check_shape(got: Any, shape: tuple[int, ...], name: str = "result",
                 hints: Hints | None = None) -> None:
     """Fail unless ``got`` is a numpy array of exactly ``shape``."""
     if not isinstance(got, _ndarray):
-        raise CheckError(f"{name}: expected a numpy array of shape {shape}, got {describe(got)}")
+        lines = [f"{name}: expected a numpy array of shape {shape}, got {describe(got)}"]
+        lines += [f"  hint: {h}" for h in _hint_lines(got, np.zeros(shape), hints)]
+        raise CheckError("\n".join(lines))
     if got.shape != tuple(shape):
-        placeholder = np.zeros(shape)
+        placeholder = np.zeros(shape)  # stands for the expected value in the hint symptoms
         _fail(name, f"wrong shape {got.shape}, expected {tuple(shape)}", got, placeholder,
-              hints)
+              hints, shown=f"a numpy array of shape {tuple(shape)}")
 
 
 def check_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 1e-5,

@@ -3,8 +3,9 @@
     release [A ...]                  regenerate release/ from source/
     selfcheck [A ...]                reference solutions full marks, blank releases zero
     collect folder SRC | zip A ZIP   bring submissions into submitted/
-    grade [A ...] [--student S] [--jobs N] [--no-sandbox] [--force]
-                                     autograde (sandboxed) and write feedback
+    grade [A ...] [--student S] [--jobs N | --scheduler ADDRESS] [--no-sandbox] [--force]
+                                     autograde (sandboxed) and write feedback; --scheduler
+                                     grades on a Dask cluster (dlutils.distributed)
     export OUT | report OUT          grades as CSV/JSON; plots and a Markdown summary
     validate NOTEBOOK ...            the student's check, failing loudly (exit 1)
     grade-student A FOLDER [--out DIR] [--min-score P]
@@ -46,7 +47,17 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     names = _assignments(args.assignments)
-    states = pipeline.grade(grading.REPO, names, args.student, _pipeline_options(args))
+    if args.scheduler:
+        from . import distributed
+
+        if args.jobs != 1:
+            raise SystemExit("--jobs and --scheduler exclude each other: with --scheduler, "
+                             "the cluster's workers decide how many students run at once")
+
+        states = distributed.grade(grading.REPO, names, args.scheduler, args.student,
+                                   _pipeline_options(args))
+    else:
+        states = pipeline.grade(grading.REPO, names, args.student, _pipeline_options(args))
     for state in sorted(states, key=lambda s: (s["assignment"], s["student"])):
         print(f"{state['assignment']:28s} {state['student']:24s} {state['status']:7s} "
               f"{state['error'] or ''}")
@@ -141,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="autograde submitted/ and write feedback")
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster (tcp://host:8786) instead of --jobs "
+                            "local workers; needs a PostgreSQL gradebook (NNDL_DB_URL)")
     _add_grading_options(grade)
     for name in ("export", "report"):
         sub.add_parser(name).add_argument("out", type=Path)

@@ -30,22 +30,22 @@ def unanswered(answer: Any) -> bool:
     return False
 
 
-def self_check(name: str, answer: Any, check: Callable[[Any], None]) -> bool:
-    """Run ``check(answer)`` and print the verdict; True when the answer passes.
+def self_check(name: str, answer: Any, check: Callable[[Any], None]) -> None:
+    """Run ``check(answer)`` and print the verdict (nothing is returned, so a check cell
+    shows only the verdict).
 
     ``check`` raises (an ``AssertionError`` from :mod:`dlutils.checks`, or any error the answer
     causes) when the answer is wrong; its message is printed, never raised.
     """
     if unanswered(answer):
         print(f"{NOT_ATTEMPTED} {name}: not attempted yet - replace each ... above and run again.")
-        return False
+        return
     try:
         check(answer)
     except AssertionError as error:
         print(f"{FAILED} {name}: not yet.\n{error}")
-        return False
+        return
     except Exception as error:  # the answer itself failed (wrong shape, wrong type, ...)
         print(f"{FAILED} {name}: checking it raised {type(error).__name__}: {error}")
-        return False
+        return
     print(f"{PASSED} {name}: correct.")
-    return True

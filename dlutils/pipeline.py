@@ -35,7 +35,7 @@ import nbformat
 
 from . import grading, safeguards, sandbox
 
-__all__ = ["Options", "configure", "grade", "stage_submission", "state_path"]
+__all__ = ["Options", "configure", "generate", "grade", "stage_submission", "state_path"]
 
 STAGING = "grading-input"
 STATE = "grading-state"
@@ -229,17 +229,22 @@ def pending(course_root: Path, assignments: list[str], students: list[str] | Non
     return todo
 
 
+def generate(course_root: Path, assignments: list[str]) -> None:
+    """nbgrader's generate_assignment: the gradebook learns each assignment's tests."""
+    api = grading._api(course_root)
+    for assignment in assignments:
+        result = api.generate_assignment(assignment, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
+
+
 def grade(course_root: Path, assignments: list[str], students: list[str] | None = None,
           options: Options | None = None, progress: bool = True) -> list[dict]:
     """Grade every pending submission of ``assignments``; return the new state records."""
     options = options or Options()
     if options.use_sandbox:
         sandbox.check_available()
-    api = grading._api(course_root)
-    for assignment in assignments:
-        result = api.generate_assignment(assignment, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
+    generate(course_root, assignments)
     todo = pending(course_root, assignments, students, options.force)
     states = []
     bar = _progress(len(todo), progress)

@@ -130,3 +130,20 @@ def test_describe_is_short():
     """Large arrays are summarised, not dumped."""
     text = describe(np.zeros((100, 100)))
     assert "(10000 values)" in text and len(text) < 200
+
+
+def test_numpy_scalars_are_described_as_numbers():
+    assert describe(np.float64(-0.5)) == "numpy float64 -0.5"
+    assert describe(np.int64(3)) == "numpy int64 3"
+
+
+def test_check_shape_of_a_non_array_still_gives_hints():
+    with pytest.raises(CheckError, match="hint: Keep the column"):
+        check_shape(3.0, (2, 1), "dw", hints={lambda g, e: True: "Keep the column"})
+
+
+def test_wrong_shape_message_states_the_shape_not_placeholder_values():
+    with pytest.raises(CheckError) as info:
+        check_shape(np.ones((3,)), (3, 1), "b")
+    assert "expected: a numpy array of shape (3, 1)" in str(info.value)
+    assert "values [0." not in str(info.value)

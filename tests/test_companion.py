@@ -18,11 +18,11 @@ def test_verdicts(capsys):
     def check(x):
         check_close(x, np.array([1.0, 2.0]), name="z")
 
-    assert not self_check("z", ..., check)
+    self_check("z", ..., check)
     assert capsys.readouterr().out.startswith(f"{NOT_ATTEMPTED} z: not attempted")
-    assert self_check("z", np.array([1.0, 2.0]), check)
+    self_check("z", np.array([1.0, 2.0]), check)
     assert capsys.readouterr().out.startswith(f"{PASSED} z: correct")
-    assert not self_check("z", np.array([1.0, 3.0]), check)
+    self_check("z", np.array([1.0, 3.0]), check)
     out = capsys.readouterr().out
     assert out.startswith(f"{FAILED} z: not yet") and "expected" in out
 
@@ -31,6 +31,6 @@ def test_errors_in_the_answer_are_reported_not_raised(capsys):
     def check(x):
         check_close(x @ np.ones((3, 1)), np.ones((2, 1)))
 
-    assert not self_check("product", np.ones((2, 2)), check)
+    self_check("product", np.ones((2, 2)), check)
     out = capsys.readouterr().out
     assert out.startswith(f"{FAILED} product: checking it raised ValueError")

@@ -1,0 +1,222 @@
+"""Grading on a Dask cluster, for classes larger than one machine.
+
+``./course grade --scheduler tcp://HOST:8786`` grades exactly what ``--jobs N`` grades, with the
+same safeguards, sandbox and state records, but the work runs on Dask workers (``./course
+worker tcp://HOST:8786`` on each machine). One task grades one whole student: every pending
+submission of that student, one after the other. All workers write one shared PostgreSQL
+gradebook (``NNDL_DB_URL``); SQLite cannot be shared between machines and is refused.
+
+The instructor's machine (the client) keeps everything that is not the gradebook: it decides
+what is pending (removing stale grades first), ships each task the course files it needs
+(the config, ``source/`` and ``release/`` of the student's assignments) and the submission
+files, and writes the returned ``autograded/``, ``feedback/`` and ``grading-state/`` records.
+A worker needs only the kit installed (``./course setup``) and bubblewrap; it grades in a
+scratch copy of the course under its temp folder.
+
+Inside a worker, each task runs in a child process (forkserver, one at a time): nbgrader's
+notebook timeout needs the main thread's signals, and the grading process's environment and
+kernels stay out of the worker. The child ends the moment its worker is gone (it watches the
+worker's pidfd), and the sandboxed kernel dies with the child (bubblewrap
+``--die-with-parent``): a killed worker leaves no grader writing behind, and Dask runs its lost
+task again on another worker. A task whose
+workers keep dying (Dask's ``allowed-failures``) becomes an error record, never a lost student.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import grading, pipeline, sandbox
+
+__all__ = ["grade", "grade_student"]
+
+Files = dict[str, bytes]
+
+
+def _read_tree(folder: Path, prefix: str) -> Files:
+    return {f"{prefix}/{p.relative_to(folder)}": p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _write_tree(root: Path, files: Files) -> None:
+    for name, data in files.items():
+        path = (root / name).resolve()
+        if not path.is_relative_to(root.resolve()):
+            raise ValueError(f"refusing to write outside {root}: {name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def course_bundle(course_root: Path, assignments: list[str], db_url: str) -> Files:
+    """What a worker needs to grade ``assignments``: config (pointing at ``db_url``), source
+    and release folders."""
+    config = (course_root / "nbgrader_config.py").read_text()
+    config += f"\nc.CourseDirectory.db_url = {db_url!r}\n"
+    files: Files = {"nbgrader_config.py": config.encode()}
+    for name in assignments:
+        for top in ("source", "release"):
+            files.update(_read_tree(course_root / top / name, f"{top}/{name}"))
+    return files
+
+
+# --- worker side -------------------------------------------------------------------------
+
+def _die_with_worker(worker_pid: int) -> None:
+    """Child initializer: end this process the moment the Dask worker that owns it is gone.
+
+    A forkserver child outlives its worker (the forkserver waits for its children, and the
+    child's task pipe stays open), so a watcher thread waits on the worker's pidfd."""
+    import select
+    import threading
+
+    try:
+        pidfd = os.pidfd_open(worker_pid)
+    except ProcessLookupError:
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)  # the sandboxed kernel follows (bubblewrap --die-with-parent)
+
+    threading.Thread(target=watch, name="die-with-worker", daemon=True).start()
+
+
+@functools.cache
+def _child_pool() -> ProcessPoolExecutor:
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["dlutils.pipeline", "nbgrader.apps", "nbconvert"])
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_die_with_worker,
+                               initargs=(os.getpid(),))
+
+
+def _course_root(bundle: Files) -> Path:
+    """A scratch course for ``bundle`` in this process's temp folder (reused per bundle)."""
+    digest = hashlib.sha256()
+    for name in sorted(bundle):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(bundle[name]).digest())
+    root = Path(tempfile.gettempdir()) / f"nndl-dask-{os.getpid()}-{digest.hexdigest()[:16]}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        _write_tree(root, bundle)
+        (root / ".complete").touch()
+    return root
+
+
+def _grade_in_child(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
+                    options: pipeline.Options, host: str) -> list[dict]:
+    """Child process: grade one student's submissions in a scratch course; return state
+    records, each with the autograded and feedback files it produced."""
+    root = _course_root(bundle)
+    results = []
+    for assignment, digest, files in submissions:
+        for top in ("submitted", "autograded", "feedback", pipeline.STAGING):
+            shutil.rmtree(root / top / student / assignment, ignore_errors=True)
+        _write_tree(root / "submitted" / student / assignment, files)
+        if options.use_sandbox:
+            try:
+                sandbox.check_available()
+            except Exception as exc:
+                results.append({**_error_state(assignment, student, digest, exc), "worker": host})
+                continue
+        state = pipeline._grade_one(root, assignment, student, options, digest)
+        state["worker"] = host
+        state["files"] = {}
+        for top in ("autograded", "feedback"):
+            folder = root / top / student / assignment
+            if folder.is_dir():
+                state["files"].update(_read_tree(folder, f"{top}/{student}/{assignment}"))
+        results.append(state)
+    return results
+
+
+def grade_student(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
+                  options: pipeline.Options) -> list[dict]:
+    """The Dask task: grade one student in this worker's grading child process."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    host = f"{worker.name} on {socket.gethostname()} ({worker.address})"
+    return _child_pool().submit(_grade_in_child, bundle, student, submissions, options,
+                                host).result()
+
+
+# --- client side -------------------------------------------------------------------------
+
+def _error_state(assignment: str, student: str, digest: str, exc: BaseException) -> dict:
+    return {"student": student, "assignment": assignment, "status": "error",
+            "error": f"{type(exc).__name__}: {exc}"[:1000], "submission_sha256": digest,
+            "seconds": 0.0, "findings": [], "zeroed_cells": [], "kernel_died": False,
+            "notes": []}
+
+
+def _store(course_root: Path, state: dict) -> dict:
+    """Write a returned record's files and its state file into the course."""
+    files = state.pop("files", {})
+    for top in ("autograded", "feedback"):
+        shutil.rmtree(course_root / top / state["student"] / state["assignment"],
+                      ignore_errors=True)
+    _write_tree(course_root, files)
+    pipeline._write_state(course_root, state)
+    return state
+
+
+def grade(course_root: Path, assignments: list[str], scheduler: str,
+          students: list[str] | None = None, options: pipeline.Options | None = None,
+          progress: bool = True, connect_timeout: float = 30.0) -> list[dict]:
+    """Grade every pending submission of ``assignments`` on the Dask cluster at ``scheduler``;
+    return the new state records (one per submission, graded or error)."""
+    from distributed import Client, as_completed
+
+    options = options or pipeline.Options()
+    db_url = grading._api(course_root).coursedir.db_url
+    if not db_url.startswith("postgresql"):
+        raise ValueError(f"--scheduler needs a gradebook every machine can reach: set "
+                         f"NNDL_DB_URL=postgresql://... (this course uses {db_url})")
+    pipeline.generate(course_root, assignments)
+    by_student: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for assignment, student, digest in pipeline.pending(course_root, assignments, students,
+                                                        options.force):
+        by_student[student].append((assignment, digest))
+    run = uuid.uuid4().hex[:8]
+    states: list[dict] = []
+    bar = pipeline._progress(sum(len(v) for v in by_student.values()), progress)
+    with Client(scheduler, timeout=connect_timeout) as client:
+        futures = {}
+        for student, items in by_student.items():
+            bundle = course_bundle(course_root, sorted({a for a, _ in items}), db_url)
+            submissions = [(a, d, _read_tree(course_root / "submitted" / student / a, "."))
+                           for a, d in items]
+            future = client.submit(grade_student, bundle, student, submissions, options,
+                                   key=f"nndl-grade-{student}-{run}", pure=False)
+            futures[future] = (student, items)
+        for future in as_completed(futures):
+            student, items = futures[future]
+            try:
+                records = future.result()
+            except Exception as exc:  # e.g. KilledWorker after repeated worker deaths
+                records = [_error_state(a, student, d, exc) for a, d in items]
+            for state in records:
+                states.append(_store(course_root, state))
+                bar.update(1)
+    bar.close()
+    return states
+
+
+def wait_for_workers(scheduler: str, count: int, timeout: float = 60.0) -> None:
+    """Block until ``count`` workers are connected to ``scheduler``."""
+    from distributed import Client
+
+    deadline = time.monotonic() + timeout
+    with Client(scheduler, timeout=timeout) as client:
+        client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
