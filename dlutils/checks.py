@@ -62,6 +62,9 @@ def describe(value: Any, max_items: int = 6) -> str:
     if isinstance(value, dict):
         return f"dict with keys {sorted(map(str, value))}"
     if isinstance(value, (list, tuple)):
+        if len(value) <= max_items and all(isinstance(v, (int, float, str, np.generic))
+                                           for v in value):
+            return f"{type(value).__name__} {value!r}"
         return f"{type(value).__name__} of length {len(value)}"
     return f"{type(value).__name__} {value!r}"
 

@@ -147,3 +147,8 @@ def test_wrong_shape_message_states_the_shape_not_placeholder_values():
         check_shape(np.ones((3,)), (3, 1), "b")
     assert "expected: a numpy array of shape (3, 1)" in str(info.value)
     assert "values [0." not in str(info.value)
+
+
+def test_short_tuples_show_their_values():
+    assert describe((20, 12288)) == "tuple (20, 12288)"
+    assert describe(list(range(10))) == "list of length 10"
