@@ -137,3 +137,45 @@ def test_reference_gets_full_marks_and_blank_gets_zero(scratch_course, assignmen
     assert [(s.grade_id, s.score) for s in ref if s.score != s.max_score] == []
     assert [(s.grade_id, s.score) for s in blank if s.score != 0] == []
     assert not [s for s in ref + blank if s.needs_manual_grade]
+
+
+def long_literal_runs(cell_source: str) -> list[str]:
+    """``num_iterations=<literal above the grading length>`` calls: a demonstration run that
+    autograde would pay in full for every student (unless the line above says ``# fixed
+    length``: a toy problem whose expected output depends on its length)."""
+    import ast
+
+    from dlutils.runtime import GRADING_ITERATIONS
+
+    lines = ["", *cell_source.splitlines()]
+    found = []
+    for node in ast.walk(ast.parse(cell_source)):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if (kw.arg == "num_iterations" and isinstance(kw.value, ast.Constant)
+                        and isinstance(kw.value.value, int)
+                        and kw.value.value > GRADING_ITERATIONS
+                        and "# fixed length" not in lines[node.lineno - 1]):
+                    found.append(ast.unparse(node)[:80])
+    return found
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_demonstration_runs_shrink_under_grading(assignment):
+    """Long training runs outside solutions and tests go through runtime.demo_iterations."""
+    nb = nbformat.read(next((REPO / "source" / assignment).glob("*.ipynb")), as_version=4)
+    offenders = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
+            continue
+        source = "\n".join(line for line in cell.source.splitlines()
+                           if not line.lstrip().startswith(("%", "!")))
+        offenders += long_literal_runs(source)
+    assert not offenders, f"use num_iterations=demo_iterations(N): {offenders}"
+
+
+def test_the_check_sees_a_literal_run():
+    assert long_literal_runs("model(X, Y, num_iterations=2000)")
+    assert not long_literal_runs("model(X, Y, num_iterations=demo_iterations(2000))")
+    assert not long_literal_runs("# fixed length: a toy\nmodel(X, Y, num_iterations=300)")
