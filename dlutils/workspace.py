@@ -1,8 +1,9 @@
 """The student's working copy: release/ copied to workspace/, never overwriting their work.
 
 ``python -m dlutils.workspace [DEST]`` copies every released assignment (and any file a later
-release adds) into DEST (default ``workspace/``). Files that already exist there are left
-exactly as they are, so a student's answers survive every update of the kit.
+release adds) into DEST (default ``workspace/``), and the lecture companions of ``notebooks/``
+into DEST/companions/. Files that already exist there are left exactly as they are, so a
+student's answers survive every update of the kit.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from pathlib import Path
 __all__ = ["sync_workspace"]
 
 REPO = Path(__file__).resolve().parent.parent
+COMPANIONS = REPO / "notebooks"
 
 
 def sync_workspace(dest: Path, release: Path = REPO / "release") -> list[Path]:
     """Copy files of ``release`` missing from ``dest``; return the files copied."""
     if not release.is_dir():
-        raise FileNotFoundError(f"no release/ folder at {release}: run ./course release first")
+        raise FileNotFoundError(f"no folder {release}: run ./course release first")
     copied = []
     for src in sorted(release.rglob("*")):
         if not src.is_file() or ".ipynb_checkpoints" in src.parts or src.name == "README.md":
@@ -36,7 +38,10 @@ def sync_workspace(dest: Path, release: Path = REPO / "release") -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     dest = Path(argv[0]) if argv else REPO / "workspace"
-    for path in sync_workspace(dest):
+    copied = sync_workspace(dest)
+    if COMPANIONS.is_dir():
+        copied += sync_workspace(dest / "companions", COMPANIONS)
+    for path in copied:
         print(f"new in your workspace: {path.relative_to(dest)}")
     return 0
 

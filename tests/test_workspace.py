@@ -16,3 +16,18 @@ def test_sync_copies_new_and_keeps_existing(tmp_path):
     (release / "01_a" / "a.ipynb").write_text("updated release")
     assert [p.name for p in sync_workspace(ws, release)] == ["b.ipynb"]
     assert (ws / "01_a" / "a.ipynb").read_text() == "my answers"
+
+
+def test_main_adds_the_lecture_companions(tmp_path, capsys):
+    from dlutils.workspace import main
+
+    dest = tmp_path / "ws"
+    assert main([str(dest)]) == 0
+    assert sorted(p.name for p in (dest / "companions").glob("week*.ipynb")) == [
+        "week1_neural_networks_and_scale.ipynb", "week2_computation_graph_and_vectorisation.ipynb",
+        "week3_shallow_networks.ipynb", "week4_deep_networks.ipynb"]
+    assert (dest / "02_logistic_regression" / "logistic_regression.ipynb").is_file()
+    assert "companions/week1" in capsys.readouterr().out
+    (dest / "companions" / "week1_neural_networks_and_scale.ipynb").write_text("mine")
+    main([str(dest)])
+    assert (dest / "companions" / "week1_neural_networks_and_scale.ipynb").read_text() == "mine"
