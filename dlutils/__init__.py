@@ -7,9 +7,10 @@ gradients), ``data`` (the cat/non-cat dataset), ``images`` (your own pictures), 
 (self-checking exercises of the lecture companions in ``notebooks/``).
 
 For instructors: ``grading`` (nbgrader's API for a course folder), ``pipeline`` (safe,
-parallel, resumable grading), ``sandbox`` (the bubblewrap kernel), ``safeguards`` (nbgrader
-preprocessors), ``cheats`` (static tamper scan), ``collect``, ``report``, ``cli``
-(``python -m dlutils``), ``notebooks`` and ``workspace`` (housekeeping).
+parallel, resumable grading), ``distributed`` (the same on a Dask cluster), ``sandbox`` (the
+bubblewrap kernel), ``safeguards`` (nbgrader preprocessors), ``cheats`` (static tamper scan),
+``collect``, ``report``, ``cli`` (``python -m dlutils``), ``notebooks`` and ``workspace``
+(housekeeping).
 """
 
 __version__ = "0.1.0"
