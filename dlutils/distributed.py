@@ -13,28 +13,29 @@ files, and writes the returned ``autograded/``, ``feedback/`` and ``grading-stat
 A worker needs only the kit installed (``./course setup``) and bubblewrap; it grades in a
 scratch copy of the course under its temp folder.
 
-Inside a worker, each task runs in a child process (forkserver, one at a time): nbgrader's
-notebook timeout needs the main thread's signals, and the grading process's environment and
-kernels stay out of the worker. The child ends the moment its worker is gone (it watches the
-worker's pidfd), and the sandboxed kernel dies with the child (bubblewrap
+Inside a worker, each task runs in a fresh child process (``python -m dlutils.distributed``):
+nbgrader's notebook timeout needs the main thread's signals, and the grading process's
+environment and kernels stay out of the worker. The child ends the moment its worker is gone
+(it watches the worker's pidfd), and the sandboxed kernel dies with the child (bubblewrap
 ``--die-with-parent``): a killed worker leaves no grader writing behind, and Dask runs its lost
-task again on another worker. A task whose
-workers keep dying (Dask's ``allowed-failures``) becomes an error record, never a lost student.
+task again on another worker. Run workers with one thread each (``./course worker`` does). A
+task whose workers keep dying (Dask's ``allowed-failures``) becomes an error record, never a
+lost student.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
+import pickle
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 from . import grading, pipeline, sandbox
@@ -73,10 +74,9 @@ def course_bundle(course_root: Path, assignments: list[str], db_url: str) -> Fil
 # --- worker side -------------------------------------------------------------------------
 
 def _die_with_worker(worker_pid: int) -> None:
-    """Child initializer: end this process the moment the Dask worker that owns it is gone.
-
-    A forkserver child outlives its worker (the forkserver waits for its children, and the
-    child's task pipe stays open), so a watcher thread waits on the worker's pidfd."""
+    """In the grading child: end this process the moment its Dask worker is gone (a watcher
+    thread waits on the worker's pidfd); the sandboxed kernel follows (bubblewrap
+    ``--die-with-parent``)."""
     import select
     import threading
 
@@ -87,25 +87,18 @@ def _die_with_worker(worker_pid: int) -> None:
 
     def watch() -> None:
         select.select([pidfd], [], [])
-        os._exit(1)  # the sandboxed kernel follows (bubblewrap --die-with-parent)
+        os._exit(1)
 
     threading.Thread(target=watch, name="die-with-worker", daemon=True).start()
 
 
-@functools.cache
-def _child_pool() -> ProcessPoolExecutor:
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["dlutils.pipeline", "nbgrader.apps", "nbconvert"])
-    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_die_with_worker,
-                               initargs=(os.getpid(),))
-
-
-def _course_root(bundle: Files) -> Path:
-    """A scratch course for ``bundle`` in this process's temp folder (reused per bundle)."""
+def _course_root(bundle: Files, scratch: Path) -> Path:
+    """A scratch course for ``bundle`` in the worker's own folder (Dask removes it with the
+    worker, and stale ones of dead workers when the next one starts); reused by its tasks."""
     digest = hashlib.sha256()
     for name in sorted(bundle):
         digest.update(name.encode() + b"\0" + hashlib.sha256(bundle[name]).digest())
-    root = Path(tempfile.gettempdir()) / f"nndl-dask-{os.getpid()}-{digest.hexdigest()[:16]}"
+    root = scratch / f"nndl-course-{digest.hexdigest()[:16]}"
     if not (root / ".complete").exists():
         shutil.rmtree(root, ignore_errors=True)
         _write_tree(root, bundle)
@@ -114,41 +107,68 @@ def _course_root(bundle: Files) -> Path:
 
 
 def _grade_in_child(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
-                    options: pipeline.Options, host: str) -> list[dict]:
-    """Child process: grade one student's submissions in a scratch course; return state
+                    options: pipeline.Options, host: str, scratch: Path) -> list[dict]:
+    """Grading child: grade one student's submissions in a scratch course; return state
     records, each with the autograded and feedback files it produced."""
-    root = _course_root(bundle)
+    root = _course_root(bundle, scratch)
     results = []
     for assignment, digest, files in submissions:
-        for top in ("submitted", "autograded", "feedback", pipeline.STAGING):
-            shutil.rmtree(root / top / student / assignment, ignore_errors=True)
-        _write_tree(root / "submitted" / student / assignment, files)
-        if options.use_sandbox:
-            try:
+        folders = [root / top / student / assignment
+                   for top in ("submitted", "autograded", "feedback", pipeline.STAGING)]
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        _write_tree(folders[0], files)
+        try:
+            if options.use_sandbox:
                 sandbox.check_available()
-            except Exception as exc:
-                results.append({**_error_state(assignment, student, digest, exc), "worker": host})
-                continue
-        state = pipeline._grade_one(root, assignment, student, options, digest)
+            state = pipeline._grade_one(root, assignment, student, options, digest)
+        except Exception as exc:  # no sandbox on this worker
+            state = _error_state(assignment, student, digest, exc)
         state["worker"] = host
         state["files"] = {}
-        for top in ("autograded", "feedback"):
-            folder = root / top / student / assignment
+        for top, folder in (("autograded", folders[1]), ("feedback", folders[2])):
             if folder.is_dir():
                 state["files"].update(_read_tree(folder, f"{top}/{student}/{assignment}"))
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        pipeline.state_path(root, assignment, student).unlink(missing_ok=True)
         results.append(state)
     return results
 
 
 def grade_student(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
                   options: pipeline.Options) -> list[dict]:
-    """The Dask task: grade one student in this worker's grading child process."""
+    """The Dask task: grade one student in a fresh child process of this worker.
+
+    A child process, not a thread: nbgrader's notebook timeout needs the main thread's signals,
+    and the child's environment changes and kernels stay out of the worker. A subprocess, not
+    multiprocessing: a worker under a nanny is a daemonic process, which may not have
+    multiprocessing children."""
     from distributed import get_worker
 
     worker = get_worker()
     host = f"{worker.name} on {socket.gethostname()} ({worker.address})"
-    return _child_pool().submit(_grade_in_child, bundle, student, submissions, options,
-                                host).result()
+    job = (bundle, student, submissions, options, host, os.getpid(),
+           Path(worker.local_directory))
+    with tempfile.TemporaryDirectory(prefix="nndl-task-", dir=worker.local_directory) as tmp:
+        task, result = Path(tmp) / "task.pickle", Path(tmp) / "result.pickle"
+        task.write_bytes(pickle.dumps(job))
+        proc = subprocess.run([sys.executable, "-m", "dlutils.distributed", str(task),
+                               str(result)], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode != 0 or not result.exists():
+            raise RuntimeError(f"the grading child failed (exit {proc.returncode}): "
+                               f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        return pickle.loads(result.read_bytes())
+
+
+def _child_main(task: Path, result: Path) -> int:
+    bundle, student, submissions, options, host, worker_pid, scratch = pickle.loads(
+        task.read_bytes())
+    _die_with_worker(worker_pid)
+    records = _grade_in_child(bundle, student, submissions, options, host, scratch)
+    result.write_bytes(pickle.dumps(records))
+    return 0
 
 
 # --- client side -------------------------------------------------------------------------
@@ -220,3 +240,7 @@ def wait_for_workers(scheduler: str, count: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     with Client(scheduler, timeout=timeout) as client:
         client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(Path(sys.argv[1]), Path(sys.argv[2])))

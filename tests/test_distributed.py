@@ -26,9 +26,10 @@ DASK = str(Path(sys.executable).parent / "dask")
 
 
 @contextmanager
-def cluster(workers: int):
-    """A Dask scheduler and ``workers`` single-threaded workers without nannies (a killed
-    worker stays dead), all on 127.0.0.1; yields (address, {name: Popen})."""
+def cluster(workers: int, nanny: bool = False):
+    """A Dask scheduler and ``workers`` single-threaded workers on 127.0.0.1; yields
+    (address, {name: Popen}). Without nannies a killed worker stays dead; with them, the
+    workers run as ``./course worker`` runs them (daemonic processes under a nanny)."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = {"scheduler": subprocess.Popen(
@@ -37,8 +38,8 @@ def cluster(workers: int):
     try:
         for i in range(workers):
             procs[f"w{i}"] = subprocess.Popen(
-                [DASK, "worker", address, "--name", f"w{i}", "--nthreads", "1", "--no-nanny",
-                 "--no-dashboard", "--host", "127.0.0.1"],
+                [DASK, "worker", address, "--name", f"w{i}", "--nthreads", "1",
+                 "--nanny" if nanny else "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         distributed.wait_for_workers(address, workers, timeout=120)
         yield address, procs
@@ -172,9 +173,10 @@ def test_two_workers_one_killed_every_submission_graded_once(course):
 
 @pytest.mark.slow
 def test_rerun_grades_nothing_twice(course):
-    """A second run over the same submissions finds nothing pending: no task is sent."""
+    """Workers under a nanny (as ``./course worker`` starts them) grade; a second run over
+    the same submissions finds nothing pending: no task is sent."""
     options = pipeline.Options(cell_timeout=20)
-    with cluster(1) as (address, _):
+    with cluster(1, nanny=True) as (address, _):
         first = distributed.grade(course, ASSIGNMENTS[:1], address, students=["s00", "s01"],
                                   options=options, progress=False)
         again = distributed.grade(course, ASSIGNMENTS[:1], address, students=["s00", "s01"],
