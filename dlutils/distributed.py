@@ -13,14 +13,14 @@ files, and writes the returned ``autograded/``, ``feedback/`` and ``grading-stat
 A worker needs only the kit installed (``./course setup``) and bubblewrap; it grades in a
 scratch copy of the course under its temp folder.
 
-Inside a worker, each task runs in a fresh child process (``python -m dlutils.distributed``):
-nbgrader's notebook timeout needs the main thread's signals, and the grading process's
-environment and kernels stay out of the worker. The child ends the moment its worker is gone
-(it watches the worker's pidfd), and the sandboxed kernel dies with the child (bubblewrap
-``--die-with-parent``): a killed worker leaves no grader writing behind, and Dask runs its lost
-task again on another worker. Run workers with one thread each (``./course worker`` does). A
-task whose workers keep dying (Dask's ``allowed-failures``) becomes an error record, never a
-lost student.
+Inside a worker, tasks run in a grading child process (``python -m dlutils.distributed``,
+long-lived, one task at a time): nbgrader's notebook timeout needs the main thread's signals,
+and the grading process's environment and kernels stay out of the worker. The child ends the
+moment its worker is gone (it watches the worker's pidfd), and the sandboxed kernel dies with the
+child (bubblewrap ``--die-with-parent``): a killed worker leaves no grader writing behind, and
+Dask runs its lost task again on another worker. Run workers with one thread each (``./course
+worker`` does). A task whose workers keep dying (Dask's ``allowed-failures``) becomes an error
+record, never a lost student.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -136,38 +137,89 @@ def _grade_in_child(bundle: Files, student: str, submissions: list[tuple[str, st
     return results
 
 
-def grade_student(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
-                  options: pipeline.Options) -> list[dict]:
-    """The Dask task: grade one student in a fresh child process of this worker.
+class _Grader:
+    """This worker's grading child: a long-lived ``python -m dlutils.distributed`` process
+    that imports nbgrader once and grades one task at a time, sent over a pipe.
 
     A child process, not a thread: nbgrader's notebook timeout needs the main thread's signals,
     and the child's environment changes and kernels stay out of the worker. A subprocess, not
     multiprocessing: a worker under a nanny is a daemonic process, which may not have
-    multiprocessing children."""
+    multiprocessing children. A child that dies is replaced at the next task."""
+
+    _lock = threading.Lock()
+    _current: _Grader | None = None
+
+    def __init__(self, log: Path) -> None:
+        request_r, self._request = os.pipe()
+        self._reply, reply_w = os.pipe()
+        self._log = log
+        with log.open("ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dlutils.distributed", str(os.getpid()), str(request_r),
+                 str(reply_w)], pass_fds=(request_r, reply_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err)
+        os.close(request_r)
+        os.close(reply_w)
+
+    def run(self, task: Path, result: Path) -> None:
+        os.write(self._request, f"{task}\t{result}\n".encode())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = os.read(self._reply, 4096)
+            if not chunk:
+                break
+            reply += chunk
+        if reply.strip() != b"ok":
+            tail = self._log.read_bytes()[-2000:].decode(errors="replace")
+            raise RuntimeError(f"the grading child failed ({reply.strip()[:500]!r}): {tail}")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        os.close(self._request)
+        os.close(self._reply)
+
+    @classmethod
+    def submit(cls, scratch: Path, task: Path, result: Path) -> None:
+        with cls._lock:
+            if cls._current is None or cls._current.proc.poll() is not None:
+                cls._current = cls(scratch / "nndl-grader.log")
+            try:
+                cls._current.run(task, result)
+            except BaseException:
+                cls._current.close()
+                cls._current = None
+                raise
+
+
+def grade_student(bundle: Files, student: str, submissions: list[tuple[str, str, Files]],
+                  options: pipeline.Options) -> list[dict]:
+    """The Dask task: grade one student in this worker's grading child."""
     from distributed import get_worker
 
     worker = get_worker()
     host = f"{worker.name} on {socket.gethostname()} ({worker.address})"
-    job = (bundle, student, submissions, options, host, os.getpid(),
-           Path(worker.local_directory))
-    with tempfile.TemporaryDirectory(prefix="nndl-task-", dir=worker.local_directory) as tmp:
+    scratch = Path(worker.local_directory)
+    with tempfile.TemporaryDirectory(prefix="nndl-task-", dir=scratch) as tmp:
         task, result = Path(tmp) / "task.pickle", Path(tmp) / "result.pickle"
-        task.write_bytes(pickle.dumps(job))
-        proc = subprocess.run([sys.executable, "-m", "dlutils.distributed", str(task),
-                               str(result)], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if proc.returncode != 0 or not result.exists():
-            raise RuntimeError(f"the grading child failed (exit {proc.returncode}): "
-                               f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        task.write_bytes(pickle.dumps((bundle, student, submissions, options, host, scratch)))
+        _Grader.submit(scratch, task, result)
         return pickle.loads(result.read_bytes())
 
 
-def _child_main(task: Path, result: Path) -> int:
-    bundle, student, submissions, options, host, worker_pid, scratch = pickle.loads(
-        task.read_bytes())
+def _serve(worker_pid: int, requests: int, replies: int) -> int:
+    """The grading child's loop: one line "TASK<tab>RESULT" in, one line "ok" (or the error)
+    out, until the worker closes the pipe or dies."""
     _die_with_worker(worker_pid)
-    records = _grade_in_child(bundle, student, submissions, options, host, scratch)
-    result.write_bytes(pickle.dumps(records))
+    with os.fdopen(requests, "rb") as inbox, os.fdopen(replies, "wb", buffering=0) as outbox:
+        for line in inbox:
+            task, result = (Path(p) for p in line.decode().rstrip("\n").split("\t"))
+            try:
+                job = pickle.loads(task.read_bytes())
+                result.write_bytes(pickle.dumps(_grade_in_child(*job)))
+                outbox.write(b"ok\n")
+            except Exception as exc:  # reported to the task, which raises it
+                outbox.write(f"{type(exc).__name__}: {exc}".replace("\n", " ").encode() + b"\n")
     return 0
 
 
@@ -243,4 +295,4 @@ def wait_for_workers(scheduler: str, count: int, timeout: float = 60.0) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(_serve(*(int(arg) for arg in sys.argv[1:4])))
