@@ -164,6 +164,7 @@ def _hint_lines(got: Any, expected: Any, hints: Hints | None) -> list[str]:
 
 def _fail(name: str, problem: str, got: Any, expected: Any, hints: Hints | None,
           extra: str = "", shown: str | None = None) -> None:
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     lines = [f"{name}: {problem}", f"  expected: {shown or describe(expected)}",
              f"  got:      {describe(got)}"]
     if extra:
@@ -174,6 +175,7 @@ def _fail(name: str, problem: str, got: Any, expected: Any, hints: Hints | None,
 
 def check_type(got: Any, types: type | tuple[type, ...], name: str = "result") -> None:
     """Fail unless ``got`` is an instance of ``types``."""
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     if not isinstance(got, types):
         names = types.__name__ if isinstance(types, type) else " or ".join(
             t.__name__ for t in types)
@@ -183,6 +185,7 @@ def check_type(got: Any, types: type | tuple[type, ...], name: str = "result") -
 def check_shape(got: Any, shape: tuple[int, ...], name: str = "result",
                 hints: Hints | None = None) -> None:
     """Fail unless ``got`` is a numpy array of exactly ``shape``."""
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     if not isinstance(got, _ndarray):
         lines = [f"{name}: expected a numpy array of shape {shape}, got {describe(got)}"]
         lines += [f"  hint: {h}" for h in _hint_lines(got, np.zeros(shape), hints)]
@@ -200,6 +203,7 @@ def check_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 
     An ndarray ``expected`` requires an ndarray of the same shape; a scalar ``expected``
     accepts a Python number, a numpy scalar or a 0-d array.
     """
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     if isinstance(expected, _ndarray):
         if not isinstance(got, _ndarray):
             _fail(name, "expected a numpy array", got, expected, hints)
@@ -231,6 +235,7 @@ def check_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 
 def check_equal(got: Any, expected: Any, name: str = "result",
                 hints: Hints | None = None) -> None:
     """Fail unless ``got == expected`` exactly (same type family, same values)."""
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     if isinstance(expected, _ndarray):
         check_close(got, expected, name, rtol=0.0, atol=0.0, hints=hints)
         return
@@ -249,6 +254,7 @@ def check_dict(got: Any, expected: Mapping[str, Any], name: str = "result", *,
 
     ``hints`` maps a key to the hints for that entry.
     """
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     check_type(got, dict, name)
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -267,6 +273,7 @@ def snapshot(value: Any) -> Any:
 
 def check_not_mutated(before: Any, after: Any, name: str = "input") -> None:
     """Fail if ``after`` differs from the ``before`` snapshot (arrays, dicts, lists)."""
+    __tracebackhide__ = True  # IPython shows the student's call, not this frame
     if isinstance(before, Mapping):
         for key in before:
             check_not_mutated(before[key], after[key], f'{name}["{key}"]')
