@@ -75,6 +75,10 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# nbgrader's Create Assignment side panel (its id is spelt "create_assignemnt" in 0.9.6).
+CREATE_ASSIGNMENT_TAB = "[id^='nbgrader-create_assign']"
+
+
 def _menu(page, menu: str, item: str) -> None:
     """Open a menu of the menu bar and click one of its entries, as a person would."""
     page.locator(".lm-MenuBar-item", has_text=re.compile(f"^{menu}$")).click()
@@ -179,6 +183,14 @@ def test_student_validates_a2_in_jupyterlab(tmp_path):
         assert "s = 1 / (1 + np.exp(-z))" in saved and "w = np.zeros(dim)" in saved
         assert _sha(released) == released_sha
 
+        # The student's Nbgrader menu: the assignment list, not the instructor's panels.
+        page.locator(".lm-MenuBar-item", has_text=re.compile("^Nbgrader$")).click()
+        labels = page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").all_inner_texts()
+        page.keyboard.press("Escape")
+        assert "Assignment List" in labels, labels
+        assert not {"Formgrader", "Course List"} & set(labels), labels
+        assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 0
+
         # nbgrader's assignment list shows what the instructor released, for course nndl.
         _menu(page, "Nbgrader", "Assignment List")
         released_list = page.locator("#released_assignments_list")
@@ -204,3 +216,5 @@ def test_instructor_sees_assignments_in_formgrader(tmp_path):
         shoot(page, "07-instructor-formgrader")
         names = frame.locator("#main-table tr td:first-child").all_inner_texts()
         assert sorted(name.strip() for name in names) == ASSIGNMENTS, names
+        # The instructor keeps the panels the student's JupyterLab hides.
+        assert page.locator(CREATE_ASSIGNMENT_TAB).count() == 1
