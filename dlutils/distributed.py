@@ -162,13 +162,17 @@ class _Grader:
         os.close(reply_w)
 
     def run(self, task: Path, result: Path) -> None:
-        os.write(self._request, f"{task}\t{result}\n".encode())
         reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = os.read(self._reply, 4096)
-            if not chunk:
-                break
-            reply += chunk
+        try:
+            os.write(self._request, f"{task}\t{result}\n".encode())
+        except BrokenPipeError:  # the child is gone
+            pass
+        else:
+            while not reply.endswith(b"\n"):
+                chunk = os.read(self._reply, 4096)
+                if not chunk:
+                    break
+                reply += chunk
         if reply.strip() != b"ok":
             tail = self._log.read_bytes()[-2000:].decode(errors="replace")
             raise RuntimeError(f"the grading child failed ({reply.strip()[:500]!r}): {tail}")

@@ -3,6 +3,7 @@ PostgreSQL gradebook, and one worker killed while it grades."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -203,3 +204,37 @@ def test_written_files_stay_inside_the_course(tmp_path):
     with pytest.raises(ValueError, match="outside"):
         distributed._write_tree(tmp_path, {"../escape.txt": b"x"})
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_grading_child_reports_errors_and_is_replaced_when_dead(tmp_path):
+    """A task the child cannot grade raises in the worker with the child's reason; a child
+    that died is replaced by the next task; the child ends when its worker's pid is gone."""
+    import pickle
+
+    task, result = tmp_path / "task.pickle", tmp_path / "result.pickle"
+    task.write_bytes(pickle.dumps(("not", "a", "job")))
+    with pytest.raises(RuntimeError, match="TypeError"):
+        distributed._Grader.submit(tmp_path, task, result)
+    assert distributed._Grader._current is None  # a failed child is not reused
+    grader = distributed._Grader(tmp_path / "grader.log")
+    grader.proc.kill()
+    grader.proc.wait()
+    with pytest.raises(RuntimeError, match="grading child failed"):
+        grader.run(task, result)
+    grader.close()
+
+    # The child watches the pid it is given: a process that exits takes the child with it.
+    sleeper = subprocess.Popen(["sleep", "30"])
+    request_r, request_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    child = subprocess.Popen([sys.executable, "-m", "dlutils.distributed", str(sleeper.pid),
+                              str(request_r), str(reply_w)], pass_fds=(request_r, reply_w))
+    os.close(request_r)
+    os.close(reply_w)
+    time.sleep(3)  # the child is up and waiting for work
+    assert child.poll() is None
+    sleeper.kill()
+    sleeper.wait()
+    assert child.wait(timeout=15) == 1
+    os.close(request_w)
+    os.close(reply_r)
