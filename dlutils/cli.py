@@ -29,7 +29,7 @@ __all__ = ["main"]
 
 def _pipeline_options(args: argparse.Namespace) -> pipeline.Options:
     return pipeline.Options(jobs=args.jobs, use_sandbox=not args.no_sandbox, force=args.force,
-                            cell_timeout=args.cell_timeout,
+                            cell_timeout=args.cell_timeout, call_timeout=args.call_timeout,
                             notebook_timeout=args.notebook_timeout,
                             limits=Limits(memory_mb=args.memory_mb))
 
@@ -40,13 +40,16 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
                         help="run student code WITHOUT the bubblewrap sandbox (unsafe)")
     parser.add_argument("--force", action="store_true", help="regrade unchanged submissions")
     parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    parser.add_argument("--call-timeout", type=int, default=10,
+                        help="seconds one call of a student function may take in a test")
     parser.add_argument("--notebook-timeout", type=int, default=600,
                         help="seconds per notebook")
     parser.add_argument("--memory-mb", type=int, default=4096, help="kernel memory limit")
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    names = _assignments(args.assignments)
+    args.course = args.course.resolve()
+    names = _assignments(args.assignments, args.course)
     if args.scheduler:
         from . import distributed
 
@@ -54,10 +57,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise SystemExit("--jobs and --scheduler exclude each other: with --scheduler, "
                              "the cluster's workers decide how many students run at once")
 
-        states = distributed.grade(grading.REPO, names, args.scheduler, args.student,
+        states = distributed.grade(args.course, names, args.scheduler, args.student,
                                    _pipeline_options(args))
     else:
-        states = pipeline.grade(grading.REPO, names, args.student, _pipeline_options(args))
+        states = pipeline.grade(args.course, names, args.student, _pipeline_options(args))
     for state in sorted(states, key=lambda s: (s["assignment"], s["student"])):
         print(f"{state['assignment']:28s} {state['student']:24s} {state['status']:7s} "
               f"{state['error'] or ''}")
@@ -135,8 +138,9 @@ def grade_student(assignment: str, folder: Path, out: Path, options: pipeline.Op
     return 0
 
 
-def _assignments(names: list[str]) -> list[str]:
-    known = grading.source_assignments()
+def _assignments(names: list[str], course: Path = grading.REPO) -> list[str]:
+    known = sorted(p.name for p in (course / "source").iterdir()
+                   if p.is_dir() and not p.name.startswith("."))
     unknown = sorted(set(names) - set(known))
     if unknown:
         raise SystemExit(f"no such assignment in source/: {unknown} (known: {known})")
@@ -152,12 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="autograde submitted/ and write feedback")
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--course", type=Path, default=grading.REPO,
+                       help="the course folder (default: this kit)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on a Dask cluster (tcp://host:8786) instead of --jobs "
                             "local workers; needs a PostgreSQL gradebook (NNDL_DB_URL)")
     _add_grading_options(grade)
     for name in ("export", "report"):
-        sub.add_parser(name).add_argument("out", type=Path)
+        command = sub.add_parser(name)
+        command.add_argument("out", type=Path)
+        command.add_argument("--course", type=Path, default=grading.REPO,
+                             help="the course folder (default: this kit)")
     collect = sub.add_parser("collect", help="collect submissions (see python -m "
                                              "dlutils.collect --help)")
     collect.add_argument("rest", nargs=argparse.REMAINDER)
@@ -178,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         grading.release(_assignments(args.assignments))
         return 0
     if args.command == "selfcheck":
-        return 0 if grading.selfcheck(_assignments(args.assignments)) else 1
+        return 0 if pipeline.selfcheck(_assignments(args.assignments)) else 1
     if args.command == "grade":
         return cmd_grade(args)
     if args.command in ("export", "report"):
-        made = getattr(report, args.command)(grading.REPO, args.out)
+        made = getattr(report, args.command)(args.course.resolve(), args.out)
         print(f"wrote {args.out}" if isinstance(made, dict) else f"wrote {made}")
         return 0
     if args.command == "collect":

@@ -262,7 +262,7 @@ def grade(course_root: Path, assignments: list[str], scheduler: str,
     pipeline.generate(course_root, assignments)
     by_student: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for assignment, student, digest in pipeline.pending(course_root, assignments, students,
-                                                        options.force):
+                                                        options.force, options.feedback):
         by_student[student].append((assignment, digest))
     run = uuid.uuid4().hex[:8]
     states: list[dict] = []

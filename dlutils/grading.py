@@ -1,10 +1,8 @@
 """nbgrader's API for a course folder: scratch courses, releases, autograde and scores.
 
-Everything runs in one process through NbGraderAPI (no CLI start-up per call). The safe,
-parallel grading of many submissions is :mod:`dlutils.pipeline`; the commands are
-:mod:`dlutils.cli`. ``selfcheck`` grades the reference solutions and the blank release of each
-assignment in a scratch copy of the course: the reference must earn full marks, the blank
-release zero.
+Everything runs in one process through NbGraderAPI (no CLI start-up per call). Grading itself
+(autograde and feedback, with the sandbox and the trusted judge) is :mod:`dlutils.pipeline`, the
+only path that grades; the commands are :mod:`dlutils.cli`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-__all__ = ["CellScore", "autograde", "make_scratch_course", "scores", "selfcheck"]
+__all__ = ["CellScore", "make_scratch_course", "scores", "source_assignments"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,13 +82,6 @@ def submit(course_root: Path, assignment: str, student: str, folder: Path) -> No
     shutil.copytree(folder, target)
 
 
-def autograde(course_root: Path, assignment: str, student: str) -> None:
-    """Autograde one submission with nbgrader (raises with nbgrader's log on failure)."""
-    result = _api(course_root).autograde(assignment, student, force=True, create=True)
-    if not result["success"]:
-        raise RuntimeError(f"autograde {assignment}/{student} failed:\n{result['log']}")
-
-
 def scores(course_root: Path, assignment: str, student: str) -> list[CellScore]:
     """Every graded cell's score of one submission, from the gradebook."""
     from nbgrader.api import Gradebook
@@ -103,27 +94,6 @@ def scores(course_root: Path, assignment: str, student: str) -> list[CellScore]:
                 out.append(CellScore(nb.name, grade.name, float(grade.score or 0.0),
                                      float(grade.max_score), bool(grade.needs_manual_grade)))
     return sorted(out, key=lambda s: (s.notebook, s.grade_id))
-
-
-def selfcheck(assignments: list[str], keep: Path | None = None) -> bool:
-    """Grade reference and blank submissions of ``assignments``; print and judge the scores."""
-    root = Path(tempfile.mkdtemp(prefix="nndl-selfcheck-")) if keep is None else keep
-    make_scratch_course(root, assignments)
-    ok = True
-    for name in assignments:
-        submit(root, name, "reference", REPO / "source" / name)
-        submit(root, name, "blank", root / "release" / name)
-        for student in ("reference", "blank"):
-            autograde(root, name, student)
-            for s in scores(root, name, student):
-                want = s.max_score if student == "reference" else 0.0
-                good = s.score == want and not s.needs_manual_grade
-                ok &= good
-                print(f"{'ok ' if good else 'BAD'} {name:28s} {student:9s} {s.grade_id:48s} "
-                      f"{s.score:g}/{s.max_score:g}")
-    if keep is None:
-        shutil.rmtree(root, ignore_errors=True)
-    return ok
 
 
 def source_assignments() -> list[str]:

@@ -18,6 +18,9 @@ grades removed first: no stale score survives a resubmission.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -28,6 +31,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +39,8 @@ import nbformat
 
 from . import grading, safeguards, sandbox
 
-__all__ = ["Options", "configure", "generate", "grade", "stage_submission", "state_path"]
+__all__ = ["Options", "autograde", "configure", "generate", "grade", "selfcheck",
+           "stage_submission", "state_path"]
 
 STAGING = "grading-input"
 STATE = "grading-state"
@@ -49,9 +54,11 @@ class Options:
     use_sandbox: bool = True
     force: bool = False
     cell_timeout: int = 60
+    call_timeout: int = 10
     notebook_timeout: int = 600
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     feedback: bool = True
+    prestart: bool = True  # start each worker's next kernel while it grades (sandbox only)
 
 
 def configure(config: Any, course_root: Path, options: Options) -> Any:
@@ -74,6 +81,9 @@ def configure(config: Any, course_root: Path, options: Options) -> Any:
     config.SafeExecute.timeout = options.cell_timeout
     config.SafeExecute.notebook_timeout = options.notebook_timeout
     config.SafeExecute.sandboxed = options.use_sandbox
+    config.SafeExecute.source_root = str(course_root / "source")
+    config.SafeExecute.call_timeout = options.call_timeout
+    config.SafeExecute.prestart = options.prestart
     return config
 
 
@@ -82,9 +92,15 @@ def state_path(course_root: Path, assignment: str, student: str) -> Path:
 
 
 def _digest(folder: Path) -> str:
+    """The submission's content: its files, and its links as links (never followed)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    for top, dirs, files in sorted(os.walk(folder)):
+        dirs.sort()
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            path = Path(top) / name
+            content = (b"link:" + os.readlink(path).encode() if path.is_symlink()
+                       else path.read_bytes())
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + content)
     return digest.hexdigest()
 
 
@@ -102,9 +118,19 @@ def stage_submission(course_root: Path, assignment: str, student: str) -> list[s
     dest = course_root / STAGING / student / assignment
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(src, dest, symlinks=False)
-    expected = sorted(p.name for p in (course_root / "release" / assignment).glob("*.ipynb"))
+    # Links are copied as links, never followed (a link to ../../gradebook.db would copy the
+    # gradebook where the student's code and feedback reach it), then removed.
+    if src.is_symlink():
+        raise ValueError("the submission folder is a link: links are not followed")
+    shutil.copytree(src, dest, symlinks=True)
     notes = []
+    links = [Path(top) / name for top, dirs, files in os.walk(dest) for name in dirs + files
+             if os.path.islink(os.path.join(top, name))]
+    for path in sorted(links):
+        notes.append(f"removed the link {path.relative_to(dest)} -> {os.readlink(path)}: "
+                     "links in a submission are not followed")
+        path.unlink()
+    expected = sorted(p.name for p in (course_root / "release" / assignment).glob("*.ipynb"))
     for path in sorted(dest.glob("*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
@@ -113,6 +139,7 @@ def stage_submission(course_root: Path, assignment: str, student: str) -> list[s
         if _renumber_duplicate_ids(nb) | _keep_last_duplicate_grade_id(nb):
             nbformat.write(nb, path)
             notes.append(f"{path.name}: duplicated cells: the last copy of each is graded")
+    notes += _no_shadowing(dest, course_root / "release" / assignment)
     present = sorted(p.name for p in dest.glob("*.ipynb"))
     missing = [name for name in expected if name not in present]
     extra = [name for name in present if name not in expected]
@@ -121,6 +148,37 @@ def stage_submission(course_root: Path, assignment: str, student: str) -> list[s
         notes.append(f"notebook renamed by the student: graded {extra[0]} as {missing[0]}")
     elif missing:
         notes.append(f"missing notebooks: {missing}")
+    return notes
+
+
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".pyw", ".pth", ".so")
+
+
+def _no_shadowing(dest: Path, released: Path) -> list[str]:
+    """Python code shipped with a submission never reaches the kernel: the released helper
+    files are put back as released, and any other module, package, compiled extension or
+    ``.pth`` file is removed (a ``numpy.py`` or ``dlutils/`` beside the notebook would
+    otherwise replace the kit's modules for the student's code)."""
+    notes = []
+    for path in sorted(dest.rglob("*"), reverse=True):
+        if path.is_symlink() or (path.is_file() and path.suffix in CODE_SUFFIXES):
+            relative = path.relative_to(dest)
+            original = released / relative
+            if original.is_file() and not original.is_symlink():
+                if path.is_symlink() or path.read_bytes() != original.read_bytes():
+                    path.unlink()
+                    shutil.copy2(original, path)
+                    notes.append(f"restored the released {relative} (the submission changed it)")
+                continue
+            path.unlink()
+            notes.append(f"removed {relative}: code shipped with a submission is not run")
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for original in released.rglob("*"):
+        target = dest / original.relative_to(released)
+        if original.is_file() and original.suffix in CODE_SUFFIXES and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(original, target)
     return notes
 
 
@@ -157,11 +215,12 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
     start = time.perf_counter()
     state = {"student": student, "assignment": assignment, "status": "error", "error": None,
              "submission_sha256": digest, "seconds": 0.0, "findings": [],
-             "zeroed_cells": [], "kernel_died": False, "notes": []}
+             "zeroed_cells": [], "kernel_died": False, "timeouts": [], "notes": []}
     safeguards.reset_events()
-    with tempfile.TemporaryDirectory(prefix="nndl-worker-") as tmp:
+    # One runtime folder per worker process (not per submission): the kernel started ahead for
+    # the next notebook lives there while this one is graded.
+    with contextlib.nullcontext(_worker_runtime()) as tmp:
         os.environ["JUPYTER_RUNTIME_DIR"] = tmp
-        os.chmod(tmp, 0o700)
         if options.use_sandbox:
             kernels = sandbox.install_kernelspec(Path(tmp) / "share")
             os.environ["JUPYTER_PATH"] = str(kernels)
@@ -178,11 +237,22 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
             state["status"] = "graded"
         except Exception as exc:  # one broken submission must not stop the run
             state["error"] = f"{type(exc).__name__}: {exc}"
-    for key in ("findings", "zeroed_cells", "kernel_died"):
+    for key in ("findings", "zeroed_cells", "kernel_died", "timeouts"):
         state[key] = safeguards.EVENTS[key]
+    state["judge_seconds"] = round(safeguards.EVENTS["judge_seconds"], 3)
     state["notes"] += safeguards.EVENTS["notes"]
     state["seconds"] = round(time.perf_counter() - start, 3)
     return state
+
+
+@functools.cache
+def _worker_runtime() -> str:
+    folder = tempfile.mkdtemp(prefix="nndl-worker-")
+    os.chmod(folder, 0o700)
+    # multiprocessing workers end with os._exit: their finalizers run, atexit handlers do not
+    Finalize(None, shutil.rmtree, (folder, True), exitpriority=1)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @functools.cache
@@ -199,7 +269,7 @@ def _last_error(log: str) -> str:
 
 
 def pending(course_root: Path, assignments: list[str], students: list[str] | None,
-            force: bool) -> list[tuple[str, str, str]]:
+            force: bool, feedback: bool = True) -> list[tuple[str, str, str]]:
     """(assignment, student, digest) of every submission that still needs grading; a changed
     submission's old grades are removed from the gradebook first (one session for all)."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -214,7 +284,11 @@ def pending(course_root: Path, assignments: list[str], students: list[str] | Non
             path = state_path(course_root, assignment, student)
             old = json.loads(path.read_text()) if path.exists() else {}
             same = old.get("submission_sha256") == digest
-            if same and old.get("status") == "graded" and not force:
+            # nbgrader's own autograde or feedback (a refused formgrader click) removes the
+            # autograded copy or the feedback before refusing: grade again to put them back
+            kept = (course_root / "autograded" / student / assignment).is_dir() and (
+                not feedback or (course_root / "feedback" / student / assignment).is_dir())
+            if same and old.get("status") == "graded" and kept and not force:
                 continue
             if not same:
                 stale.append((assignment, student))
@@ -245,7 +319,9 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
     if options.use_sandbox:
         sandbox.check_available()
     generate(course_root, assignments)
-    todo = pending(course_root, assignments, students, options.force)
+    todo = pending(course_root, assignments, students, options.force, options.feedback)
+    # a kernel started ahead pays off only for a worker that grades more than one notebook
+    options = dataclasses.replace(options, prestart=options.prestart and len(todo) > options.jobs)
     states = []
     bar = _progress(len(todo), progress)
     # forkserver: workers start from a clean process that has already imported the grader,
@@ -268,3 +344,41 @@ def _progress(total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc="grading", unit="submission", disable=not enabled)
+
+
+def autograde(course_root: Path, assignment: str, student: str,
+              options: Options | None = None) -> dict:
+    """Grade one submission now (again if graded before); return its state record."""
+    options = options or Options(force=True)
+    states = grade(course_root, [assignment], [student], options, progress=False)
+    if not states or states[0]["status"] != "graded":
+        raise RuntimeError(f"grading {assignment}/{student} failed: "
+                           f"{states[0]['error'] if states else 'no such submission'}")
+    return states[0]
+
+
+def selfcheck(assignments: list[str], keep: Path | None = None) -> bool:
+    """Grade the reference solutions and the blank release of each assignment in a scratch
+    course through the pipeline; print each cell; True when references earn full marks and
+    blank releases zero."""
+    root = Path(tempfile.mkdtemp(prefix="nndl-selfcheck-")) if keep is None else keep
+    grading.make_scratch_course(root, assignments)
+    for name in assignments:
+        grading.submit(root, name, "reference", grading.REPO / "source" / name)
+        grading.submit(root, name, "blank", root / "release" / name)
+    states = grade(root, assignments, options=Options(jobs=2, force=True), progress=False)
+    ok = all(s["status"] == "graded" for s in states)
+    for state in states:
+        if state["status"] != "graded":
+            print(f"BAD {state['assignment']:28s} {state['student']:9s} {state['error']}")
+    for name in assignments:
+        for student in ("reference", "blank"):
+            for s in grading.scores(root, name, student):
+                want = s.max_score if student == "reference" else 0.0
+                good = s.score == want and not s.needs_manual_grade
+                ok &= good
+                print(f"{'ok ' if good else 'BAD'} {name:28s} {student:9s} {s.grade_id:48s} "
+                      f"{s.score:g}/{s.max_score:g}")
+    if keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return ok

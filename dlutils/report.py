@@ -34,7 +34,7 @@ __all__ = ["CSV_FIELDS", "export", "function_groups", "main", "report"]
 Pair = tuple[str, str]
 
 CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "error", "kernel_died",
-              "findings", "zeroed_cells"]
+              "timed_out", "findings", "zeroed_cells"]
 
 # ----------------------------------------------------------------------------- gathering
 
@@ -115,6 +115,7 @@ def _row(pair: Pair, state: dict | None, graded: dict | None, maximum: float | N
         "kernel_died": bool(state.get("kernel_died", False)),
         "findings": len(state.get("findings") or []),
         "zeroed_cells": list(state.get("zeroed_cells") or []),
+        "timed_out": sorted({t.get("function", "?") for t in state.get("timeouts") or []}),
         "submitted": submitted,
         "finding_details": list(state.get("findings") or []),
         "notes": list(state.get("notes") or []),
@@ -144,6 +145,7 @@ def _write_csv(rows: list[dict], path: Path) -> None:
         for row in rows:
             flat = {key: row[key] for key in CSV_FIELDS}
             flat["zeroed_cells"] = ";".join(row["zeroed_cells"])
+            flat["timed_out"] = ";".join(row["timed_out"])
             flat["score"] = "" if row["score"] is None else row["score"]
             flat["max_score"] = "" if row["max_score"] is None else row["max_score"]
             flat["error"] = row["error"] or ""
@@ -337,20 +339,30 @@ def _assignment_section(course_root: Path, assignment: str, rows: list[dict],
 
 
 def _problems(rows: list[dict]) -> list[str]:
-    """The errors, and graded rows with findings, zeroed cells or a dead kernel."""
+    """The errors, and graded rows with suspicious code, timeouts or a dead kernel."""
     errors = [[r["assignment"], r["student"], r["status"], r["error"] or ""]
               for r in rows if r["error"]]
-    flagged = [[r["assignment"], r["student"], r["findings"], ", ".join(r["zeroed_cells"]),
+    flagged = [[r["assignment"], r["student"], _suspicious(r), ", ".join(r["timed_out"]),
                 "yes" if r["kernel_died"] else "no"]
-               for r in rows if r["findings"] or r["zeroed_cells"] or r["kernel_died"]]
+               for r in rows if r["findings"] or r["timed_out"] or r["kernel_died"]]
     lines = ["## Errors", ""]
     lines += (_table(["assignment", "student", "status", "error"], errors) if errors
               else ["No errors.", ""])
     if flagged:
         lines += ["## Integrity flags", "",
-                  *_table(["assignment", "student", "findings", "zeroed cells", "kernel died"],
-                          flagged)]
+                  "Suspicious code costs no points (tests run in the trusted judge, out of the "
+                  "student's reach): read the cells named here.", "",
+                  *_table(["assignment", "student", "suspicious code (cell, line: reason)",
+                           "did not return in time", "kernel died"], flagged)]
     return lines
+
+
+def _suspicious(row: dict) -> str:
+    details = row.get("finding_details") or []
+    shown = [f"cell {f.get('cell_index')}, line {f.get('line')}: {f.get('reason')}"
+             for f in details[:3]]
+    more = f" (+{len(details) - 3} more)" if len(details) > 3 else ""
+    return "; ".join(shown) + more if shown else str(row["findings"] or "")
 
 
 def markdown(course_root: Path, rows: list[dict], out_dir: Path) -> str:

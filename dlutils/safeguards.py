@@ -5,13 +5,15 @@ Sanitising (before execution):
   would leave them "needing manual grade" forever), in their released position.
 
 Autograding (around execution):
-- :class:`SafeExecute` runs the kernel (sandboxed when configured), caps output per cell and
-  per notebook, limits a notebook's wall time, and survives a kernel that dies: the cells
-  already run keep their results, the rest fail with a clear message.
+- :class:`SafeExecute` runs the student's cells in the kernel (sandboxed when configured) and
+  every test cell in the trusted judge of this process (:mod:`dlutils.judge`), which talks to
+  the kernel in plain data only; it caps output per cell and per notebook, limits a notebook's
+  wall time, and survives a kernel that dies: the cells already run keep their results, the
+  rest fail with a clear message.
 - :class:`StderrToStdout` keeps warnings visible but stops them from zeroing a correct test
   cell (nbgrader scores any stderr output in a test cell as a failure).
-- :class:`FlagTampering` scores zero every test cell that runs after a student cell that
-  redefines what tests rely on (see :mod:`dlutils.cheats`).
+- :class:`FlagTampering` records student cells that look like tampering (see
+  :mod:`dlutils.cheats`) for the instructor's report; it changes no score.
 
 Feedback (what the student reads):
 - :class:`HideHiddenTests` removes hidden test code from test cells;
@@ -23,24 +25,32 @@ Preprocessors report what they did to :data:`EVENTS`, read by the grading pipeli
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
+import tempfile
+import threading
+import time
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_core.paths import jupyter_runtime_dir
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Bool, Integer, Unicode
 
-from . import cheats, sandbox
+from . import cheats, judge, sandbox
 
-__all__ = ["EVENTS", "FlagTampering", "HideHiddenTests", "RestoreMissingCells", "SafeExecute",
-           "ShortTracebacks", "StderrToStdout"]
+__all__ = ["EVENTS", "FlagTampering", "GradeWithTheKit", "HideHiddenTests",
+           "RestoreMissingCells", "SafeExecute", "ShortTracebacks", "StderrToStdout"]
 
 # What happened to the notebook being graded, for the pipeline's state file.
 EVENTS: dict[str, Any] = {}
@@ -49,9 +59,25 @@ HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*
 WARNING_LINE = re.compile(r"^\S.*?:\d+: (\w+(?:Warning|Error)): (.*)$")
 
 
+AGENT_GRACE_SECONDS = 10  # for the kernel to finish the grader's request after the judge
+# The kernel started ahead for this worker's next notebook (see SafeExecute.prestart).
+_SPARE: sandbox.SpareKernel | None = None
+
+
+def _discard_spare() -> None:
+    if _SPARE is not None:
+        _SPARE.discard()
+
+
+# multiprocessing workers end with os._exit: their finalizers run, atexit handlers do not
+atexit.register(_discard_spare)
+Finalize(None, _discard_spare, exitpriority=10)
+
+
 def reset_events() -> None:
     EVENTS.clear()
-    EVENTS.update(findings=[], zeroed_cells=[], kernel_died=False, notes=[])
+    EVENTS.update(findings=[], zeroed_cells=[], kernel_died=False, notes=[], timeouts=[],
+                  judge_seconds=0.0)
 
 
 reset_events()
@@ -60,6 +86,22 @@ reset_events()
 def _error_output(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
                                   traceback=[f"{ename}: {evalue}"])
+
+
+class GradeWithTheKit(NbGraderPreprocessor):
+    """Stands in nbgrader_config.py for nbgrader's own autograde and feedback (the
+    formgrader's buttons): they would run tests in the student's kernel and show hidden tests,
+    so they stop with the command that grades safely. The pipeline replaces it."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources.get("nbgrader", {})
+        raise RuntimeError(
+            "nbgrader's own autograde and feedback are switched off in this course kit: they "
+            "would run the tests in the student's kernel and put hidden tests into feedback. "
+            f"Grade with: ./course grade {info.get('assignment', 'ASSIGNMENT')} --student "
+            f"{info.get('student', 'STUDENT')} (sandbox, trusted judge, feedback and state "
+            "records; it also restores the autograded copy or feedback that nbgrader removed "
+            "before this message); then the formgrader's Release Feedback sends that feedback.")
 
 
 class RestoreMissingCells(NbGraderPreprocessor):
@@ -103,15 +145,33 @@ class SafeExecute(Execute):
     # Output that arrived before an interrupt still has to drain (and be dropped): give IOPub
     # longer than nbclient's 4 s before a quiet channel counts as a dead kernel.
     iopub_timeout = Integer(30).tag(config=True)
+    source_root = Unicode("", help="the course's source/ folder: the trusted judge reads the "
+                          "imports and reference solutions of each notebook there").tag(config=True)
+    call_timeout = Integer(10, help="seconds one call of a student function may take in a "
+                           "test").tag(config=True)
+    prestart = Bool(True, help="with the sandbox: start the next notebook's kernel while this "
+                    "one runs").tag(config=True)
 
     def create_kernel_manager(self):
         # nbgrader's Execute forces its own kernel manager class and nbclient takes the kernel
         # name from the notebook: choose both here, where nothing overrides them.
         if not self.sandboxed:
-            return super().create_kernel_manager()
+            km = super().create_kernel_manager()
+            self._judge_dir = Path(tempfile.mkdtemp(prefix="nndl-judge-"))
+            self._listener = judge.listen(self._judge_dir)
+            return km
         self.kernel_name = sandbox.KERNEL_NAME
         self.km = sandbox.SandboxKernelManager(kernel_name=self.kernel_name, config=self.config)
+        self._listener = judge.listen(self.km._sandbox_dir)  # before any student code runs
         return self.km
+
+    async def async_start_new_kernel(self, **kwargs):
+        # The kernel works in a folder of its own: the submission's files without the
+        # notebook, whose restored test cells hold the hidden tests.
+        kwargs.setdefault("cwd", str(self._workdir))
+        await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = False
@@ -119,6 +179,18 @@ class SafeExecute(Execute):
         self._truncated: set[int] = set()
         self._kept_bytes = 0
         self._alarm_set = False
+        self._judge = None
+        self._judge_dir = None
+        self._listener = None
+        folder = Path((resources or {}).get("metadata", {}).get("path") or ".")
+        spare = None
+        if km is None and self.sandboxed and self.prestart:
+            km, spare = self._take_spare(folder)
+        if spare is not None:
+            self._workdir = spare.slot
+        else:
+            self._workdir = Path(tempfile.mkdtemp(prefix="nndl-work-", dir=jupyter_runtime_dir()))
+            sandbox.copy_workfiles(folder, self._workdir)
         if self.notebook_timeout and hasattr(signal, "SIGALRM"):
             signal.signal(signal.SIGALRM, self._on_notebook_timeout)
             signal.alarm(self.notebook_timeout)
@@ -128,6 +200,30 @@ class SafeExecute(Execute):
         finally:
             if self._alarm_set:
                 signal.alarm(0)
+            if spare is not None and self.km is not None:  # a kernel handed over is ours
+                self._cleanup_kernel()
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            if self._judge is not None:
+                EVENTS["timeouts"] += self._judge.timeouts
+                self._judge.close()
+            elif self._listener is not None:
+                self._listener.close()
+            if self._judge_dir is not None:
+                shutil.rmtree(self._judge_dir, ignore_errors=True)
+
+    def _take_spare(self, folder: Path):
+        """(kernel manager, spare) of the kernel started ahead, or (None, None); either way
+        a new spare starts for this worker's next notebook."""
+        global _SPARE
+        spare, _SPARE = _SPARE, None
+        km = spare.take(folder) if spare is not None else None
+        if km is None:
+            spare = None
+        else:
+            self._listener = spare.prepared
+        self.kernel_name = sandbox.KERNEL_NAME
+        _SPARE = sandbox.SpareKernel(self.config, before_start=judge.listen)
+        return km, spare
 
     def _on_notebook_timeout(self, signum, frame) -> None:
         EVENTS["notes"].append(f"notebook exceeded {self.notebook_timeout} s: kernel stopped")
@@ -147,8 +243,63 @@ class SafeExecute(Execute):
                 cell.outputs = [_error_output(
                     "KernelDied", "not run: the kernel died in an earlier cell")]
             return cell, resources
+        if cell.cell_type == "code" and is_grade(cell):
+            return self._judge_cell(cell, resources, index), resources
+        return self._run_cell(cell, resources, index)
+
+    def _make_judge(self, resources) -> judge.Judge:
+        info = (resources or {}).get("nbgrader", {})
+        notebook = Path(self.source_root) / info.get("assignment", "") / (
+            info.get("notebook", "") + ".ipynb")
+        if not self.source_root or not notebook.is_file():
+            raise RuntimeError(f"the trusted judge needs the source notebook {notebook} "
+                               "(SafeExecute.source_root)")
+        return judge.Judge(judge.Reference.load(notebook), Path("."),
+                           call_limit=self.call_timeout, on_unresponsive=self._end_kernel,
+                           listener=self._listener)
+
+    def _end_kernel(self) -> None:
+        """The judge gave up on the kernel (it did not answer in time): end it, say so."""
+        if not self._dead:
+            EVENTS["kernel_died"] = True
+            EVENTS["notes"].append("the kernel did not answer the grader in time and was ended")
+        self._kill_kernel()
+
+    def _judge_cell(self, cell, resources, index):
+        """A test cell runs in the judge (this process); the kernel only answers its calls."""
+        if self._judge is None:
+            self._judge = self._make_judge(resources)
+        start = time.perf_counter()
+        stop = threading.Event()
+        result: list[judge.CellOutcome] = []
+        grade_id = cell.metadata["nbgrader"].get("grade_id", "")
+        def work():
+            result.append(self._judge.run_cell(cell.source, grade_id, stop))
+            # the judge is done: a kernel still busy with the grader's request is ended
+            if not stop.wait(AGENT_GRACE_SECONDS):
+                self._end_kernel()
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        agent = nbformat.v4.new_code_cell(self._judge.agent_code())
+        saved_timeout, self.timeout = self.timeout, self.notebook_timeout
         try:
-            return super().preprocess_cell(cell, resources, index)
+            self._run_cell(agent, resources, index, store_history=False)
+        finally:
+            self.timeout = saved_timeout
+            stop.set()
+            worker.join()
+            self.nb.cells[index] = cell
+        cell.outputs = result[0].outputs() if result else [_error_output(
+            "GraderError", "the grader could not run this test")]
+        cell.execution_count = None
+        EVENTS["judge_seconds"] += time.perf_counter() - start
+        return cell
+
+    def _run_cell(self, cell, resources, index, store_history=True):
+        self._check_assign_resources(resources)
+        try:
+            return self.execute_cell(cell, index, store_history=store_history), self.resources
         except (DeadKernelError, CellTimeoutError) as exc:
             self._kill_kernel()  # a kernel that cannot be interrupted is ended
             self._dead = True
@@ -223,21 +374,17 @@ def _short_warnings(text: str) -> str:
 
 
 class FlagTampering(NbGraderPreprocessor):
-    """Zero every test cell run after a student cell that tampers with what tests rely on."""
+    """Report student cells that look like tampering (a signal for the instructor's report).
+
+    Since test cells run in the trusted judge, nothing a student cell does in its own kernel
+    can change a test's verdict: the findings cost no points, they point an instructor at
+    suspicious code (with the cell and line).
+    """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         findings = cheats.scan_notebook(nb)
-        if not findings:
-            return nb, resources
-        EVENTS["findings"] = [f.__dict__ for f in findings]
-        first = min(f.cell_index for f in findings)
-        reason = "; ".join(sorted({f.reason for f in findings}))
-        for index, cell in enumerate(nb.cells):
-            if index > first and is_grade(cell) and cell.cell_type == "code":
-                cell.outputs = [_error_output(
-                    "TamperingDetected", f"this test scored 0: an earlier cell of yours "
-                    f"changes what the tests rely on ({reason})")]
-                EVENTS["zeroed_cells"].append(cell.metadata["nbgrader"]["grade_id"])
+        if findings:
+            EVENTS["findings"] = [f.__dict__ for f in findings]
         return nb, resources
 
 

@@ -19,21 +19,27 @@ grading worker, because the sandbox has no network to carry TCP.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
-__all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "bwrap_command",
-           "check_available", "install_kernelspec"]
+__all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "SpareKernel",
+           "bwrap_command", "check_available", "copy_workfiles", "install_kernelspec"]
 
 KERNEL_NAME = "nndl-sandbox"
 KERNEL_DIR_PREFIX = "nndl-kernel-"
@@ -195,6 +201,69 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._sandbox_dir, ignore_errors=True)
+
+
+def copy_workfiles(source: Path, dest: Path) -> None:
+    """The files a kernel works with: ``source``'s files except notebooks (the notebook being
+    graded sits there with its test cells restored, hidden tests included) and links."""
+    shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    for path in list(dest.rglob("*")):
+        if path.is_symlink():
+            path.unlink()
+
+
+class SpareKernel:
+    """A sandboxed kernel started ahead, in an empty folder of its own, for a worker's next
+    notebook: its start-up (bubblewrap, Python, ipykernel) overlaps the current notebook's work.
+
+    The folder is bound read-only into the sandbox like a submission's folder; :meth:`take`
+    copies the next submission's files into it (a bind mount shows them inside at once) and
+    hands the running kernel over. A spare that failed to start, or died, is discarded.
+    """
+
+    def __init__(self, config, kernel_name: str = KERNEL_NAME,
+                 before_start: Callable[[Path], Any] | None = None):
+        self.slot = Path(tempfile.mkdtemp(prefix="nndl-slot-", dir=jupyter_runtime_dir()))
+        self.km = SandboxKernelManager(kernel_name=kernel_name, config=config)
+        # whatever must exist in the kernel's folder before any student code runs there
+        self.prepared = before_start(self.km._sandbox_dir) if before_start else None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            asyncio.run(self.km.start_kernel(cwd=str(self.slot)))
+        except BaseException as exc:  # reported by take(): the caller starts a kernel itself
+            self.error = exc
+
+    def _alive(self) -> bool:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is not None and process.poll() is None
+
+    def take(self, folder: Path, wait: float = 60.0) -> SandboxKernelManager | None:
+        """The running kernel, with ``folder``'s files in its working folder (None if the
+        spare is not usable)."""
+        self._thread.join(wait)
+        if self._thread.is_alive() or self.error is not None or not self._alive():
+            self.discard()
+            return None
+        copy_workfiles(folder, self.slot)
+        return self.km
+
+    def discard(self) -> None:
+        """Stop the kernel (if it runs) and remove its folder."""
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(Exception):
+                process.wait(5)
+        shutil.rmtree(self.slot, ignore_errors=True)
+        shutil.rmtree(self.km._sandbox_dir, ignore_errors=True)
 
 
 def install_kernelspec(dest: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlutils import grading
+from dlutils import grading, pipeline
 from dlutils.notebooks import committed_notebooks
 
 REPO = grading.REPO
@@ -130,7 +130,7 @@ def test_reference_gets_full_marks_and_blank_gets_zero(scratch_course, assignmen
     grading.submit(scratch_course, assignment, "reference", REPO / "source" / assignment)
     grading.submit(scratch_course, assignment, "blank", scratch_course / "release" / assignment)
     for student in ("reference", "blank"):
-        grading.autograde(scratch_course, assignment, student)
+        pipeline.autograde(scratch_course, assignment, student)
     ref = grading.scores(scratch_course, assignment, "reference")
     blank = grading.scores(scratch_course, assignment, "blank")
     assert ref, "no graded cells"

@@ -42,7 +42,7 @@ def test_scores_of_reference_blank_and_wrong(course, tmp_path):
     grading.submit(course, "99_tiny", "wrong", wrong_copy(TINY / "99_tiny", tmp_path / "w"))
     got = {}
     for student in ("ref", "blank", "wrong"):
-        grading.autograde(course, "99_tiny", student)
+        pipeline.autograde(course, "99_tiny", student)
         got[student] = {s.grade_id: s.score for s in grading.scores(course, "99_tiny", student)}
     assert got == {"ref": {"double_public": 1, "double_hidden": 2},
                    "blank": {"double_public": 0, "double_hidden": 0},
@@ -118,3 +118,91 @@ def test_killed_grader_loses_nothing_and_resumes(tmp_path):
     assert {s["student"] for s in again} == set(students) - first
     for student in students:
         assert sum(c.score for c in grading.scores(root, "99_tiny", student)) == 3
+
+
+def test_nbgraders_own_autograde_and_feedback_refuse_with_the_command(course):
+    """The formgrader's Autograde and Generate Feedback (nbgrader's API with the course's
+    configuration) stop with a pointer to ./course grade instead of running tests in the
+    student's kernel; the pipeline grades the same submission."""
+    grading.submit(course, "99_tiny", "formgrader", TINY / "99_tiny")
+    pipeline.autograde(course, "99_tiny", "formgrader")
+    assert sum(s.score for s in grading.scores(course, "99_tiny", "formgrader")) == 3
+    feedback = course / "feedback" / "formgrader" / "99_tiny" / "tiny.html"
+    made = feedback.read_text()
+    api = grading._api(course)
+    for result in (api.generate_feedback("99_tiny", "formgrader", force=True),
+                   api.autograde("99_tiny", "formgrader", force=True, create=True)):
+        assert not result["success"]
+        assert "./course grade 99_tiny --student formgrader" in result["log"]
+    # nbgrader removed the feedback and the autograded copy before refusing: ./course grade
+    # puts them back
+    states = pipeline.grade(course, ["99_tiny"], ["formgrader"], progress=False)
+    assert [s["status"] for s in states] == ["graded"]
+    assert sum(s.score for s in grading.scores(course, "99_tiny", "formgrader")) == 3
+    assert feedback.read_text().count("double") == made.count("double")
+
+
+def test_code_shipped_with_a_submission_never_runs(course, tmp_path):
+    """A numpy.py, a dlutils/ package, a .pth file or compiled module beside the notebook is
+    removed before the kernel starts (noted in the state record); the notebook that imports
+    them gets the kit's modules and full marks."""
+    folder = tmp_path / "shadow"
+    shutil.copytree(TINY / "99_tiny", folder)
+    poison = "raise SystemExit('shadowed')\n"
+    (folder / "numpy.py").write_text(poison)
+    (folder / "dlutils").mkdir()
+    (folder / "dlutils" / "__init__.py").write_text(poison)
+    (folder / "dlutils" / "checks.py").write_text(poison)
+    (folder / "evil.pth").write_text("import os; os._exit(1)\n")
+    (folder / "_sqlite3.so").write_bytes(b"\x7fELF")
+    (folder / "picture.png").write_bytes(b"\x89PNG")
+    grading.submit(course, "99_tiny", "shadow", folder)
+    state = pipeline.autograde(course, "99_tiny", "shadow")
+    assert sum(s.score for s in grading.scores(course, "99_tiny", "shadow")) == 3
+    removed = sorted(n for n in state["notes"] if n.startswith("removed"))
+    assert removed == ["removed _sqlite3.so: code shipped with a submission is not run",
+                       "removed dlutils/__init__.py: code shipped with a submission is not run",
+                       "removed dlutils/checks.py: code shipped with a submission is not run",
+                       "removed evil.pth: code shipped with a submission is not run",
+                       "removed numpy.py: code shipped with a submission is not run"]
+    staged = course / pipeline.STAGING / "shadow" / "99_tiny"
+    assert (staged / "picture.png").exists() and not (staged / "dlutils").exists()
+    assert (course / "submitted" / "shadow" / "99_tiny" / "numpy.py").exists()  # untouched
+
+
+def _orphaned_slot_kernels() -> set[int]:
+    """Kernels started ahead (working folder nndl-slot-*) whose grading worker is gone."""
+    found = set()
+    for proc in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{proc}/cmdline", "rb") as fh:
+                if b"nndl-slot-" not in fh.read():
+                    continue
+            with open(f"/proc/{proc}/status") as fh:
+                parent = next(int(line.split()[1]) for line in fh if line.startswith("PPid"))
+        except (OSError, ValueError, StopIteration):
+            continue
+        if parent == 1 or not os.path.exists(f"/proc/{parent}"):
+            found.add(int(proc))
+    return found
+
+
+def test_kernels_started_ahead_grade_and_end(tmp_path):
+    """With the sandbox a worker starts its next notebook's kernel while it grades: every
+    submission still gets its exact score (from its own files), and no kernel outlives the run."""
+    import time
+
+    root = grading.make_scratch_course(tmp_path / "course", ["99_tiny"], TINY)
+    grading.submit(root, "99_tiny", "wrong", wrong_copy(TINY / "99_tiny", tmp_path / "w"))
+    for student in ("a", "b"):
+        grading.submit(root, "99_tiny", student, TINY / "99_tiny")
+    states = pipeline.grade(root, ["99_tiny"], options=pipeline.Options(jobs=1),
+                            progress=False)
+    assert sorted(s["status"] for s in states) == ["graded"] * 3
+    got = {s: sum(c.score for c in grading.scores(root, "99_tiny", s))
+           for s in ("a", "b", "wrong")}
+    assert got == {"a": 3, "b": 3, "wrong": 1}
+    deadline = time.time() + 15
+    while _orphaned_slot_kernels() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _orphaned_slot_kernels()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dlutils import grading, report
+from dlutils import grading, pipeline, report
 
 TINY = grading.REPO / "tests" / "files" / "tiny_source"
 A = "99_tiny"
@@ -36,12 +36,13 @@ def course(tmp_path_factory):
     (wrong / "tiny.ipynb").write_text(json.dumps(nb))
     for student, folder in (("ann", TINY / A), ("wes", wrong)):
         grading.submit(root, A, student, folder)
-        grading.autograde(root, A, student)
+        pipeline.autograde(root, A, student)
     state(root, "ann")
     for student in ("bob", "cat"):
         grading.submit(root, A, student, root / "release" / A)
     state(root, "bob", status="error", error="Kernel died | while running cell 3",
           kernel_died=True, zeroed_cells=["double_hidden"],
+          timeouts=[{"function": "double", "seconds": 10}],
           findings=[{"cell_index": 3, "grade_id": "double_hidden", "line": 2,
                      "reason": "assert rewritten"}])
     return root
@@ -73,6 +74,7 @@ def test_export_rows(course, tmp_path):
         table = by_student(csv.DictReader(fh))
     assert list(table["ann"]) == report.CSV_FIELDS
     assert table["bob"]["zeroed_cells"] == "double_hidden" and table["cat"]["score"] == ""
+    assert table["bob"]["timed_out"] == "double" and table["ann"]["timed_out"] == ""
     assert table["ann"]["status"] == "graded" and float(table["ann"]["score"]) == 3
 
 
@@ -94,7 +96,7 @@ def test_report_files_and_numbers(course, tmp_path, monkeypatch):
     assert f"| {A} | 4 | 2 | 1 | 1 | 3 | 2 (66.7%) | 2 (66.7%) |" in text
     assert "| double | double_public, double_hidden | 1/2 | 50.0% |" in text
     assert "Kernel died \\| while running cell 3" in text
-    assert "| 99_tiny | bob | 1 | double_hidden | yes |" in text
+    assert "| 99_tiny | bob | cell 3, line 2: assert rewritten | double | yes |" in text
     assert summary.read_text() == "earlier step\n" + text
 
 
