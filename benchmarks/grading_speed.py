@@ -37,8 +37,8 @@ from dlutils.notebooks import execute  # noqa: E402
 NBGRADER_DEFAULTS = """
 # benchmark baseline: nbgrader's own autograde with its default preprocessors
 from nbgrader.converters import Autograde as _A
-c.Autograde.sanitize_preprocessors = _A.class_traits()["sanitize_preprocessors"].default_value
-c.Autograde.autograde_preprocessors = _A.class_traits()["autograde_preprocessors"].default_value
+c.Autograde.sanitize_preprocessors = _A.class_traits()["sanitize_preprocessors"].default()
+c.Autograde.autograde_preprocessors = _A.class_traits()["autograde_preprocessors"].default()
 """
 
 

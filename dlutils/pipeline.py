@@ -320,8 +320,11 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
         sandbox.check_available()
     generate(course_root, assignments)
     todo = pending(course_root, assignments, students, options.force, options.feedback)
-    # a kernel started ahead pays off only for a worker that grades more than one notebook
-    options = dataclasses.replace(options, prestart=options.prestart and len(todo) > options.jobs)
+    # A kernel started ahead pays off for a worker that grades more than one notebook, while
+    # a core is free to start it (with a worker on every core it only competes with them).
+    free_core = options.jobs < (os.cpu_count() or 1)
+    options = dataclasses.replace(
+        options, prestart=options.prestart and free_core and len(todo) > options.jobs)
     states = []
     bar = _progress(len(todo), progress)
     # forkserver: workers start from a clean process that has already imported the grader,

@@ -19,7 +19,6 @@ grading worker, because the sandbox has no network to carry TCP.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -28,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -37,6 +35,7 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
+from jupyter_core.utils import run_sync
 
 __all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "SpareKernel",
            "bwrap_command", "check_available", "copy_workfiles", "install_kernelspec"]
@@ -45,6 +44,7 @@ KERNEL_NAME = "nndl-sandbox"
 KERNEL_DIR_PREFIX = "nndl-kernel-"
 REPO = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "NNDL_SANDBOX_"
+WARM_UP_ENV = "NNDL_SANDBOX_WARM_UP"
 PASS_THROUGH = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "LANG", "LC_ALL",
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SYSTEM_RO = ("/usr", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
@@ -213,13 +213,22 @@ def copy_workfiles(source: Path, dest: Path) -> None:
             path.unlink()
 
 
+# Modules every notebook of the course imports, imported by a kernel started ahead while it
+# waits (IPython's exec_lines: silent, out of the history; no name is left in the notebook).
+WARM_UP = ("import importlib as _nndl; [_nndl.import_module(m) for m in ('numpy', "
+           "'matplotlib.pyplot', 'dlutils.checks')]; del _nndl")
+
+
 class SpareKernel:
     """A sandboxed kernel started ahead, in an empty folder of its own, for a worker's next
-    notebook: its start-up (bubblewrap, Python, ipykernel) overlaps the current notebook's work.
+    notebook: its start-up (bubblewrap, Python, ipykernel, the course's imports) overlaps the
+    current notebook's work.
 
-    The folder is bound read-only into the sandbox like a submission's folder; :meth:`take`
-    copies the next submission's files into it (a bind mount shows them inside at once) and
-    hands the running kernel over. A spare that failed to start, or died, is discarded.
+    It is launched from the worker's main thread (bubblewrap dies with the thread that started
+    it) and boots on its own. The folder is bound read-only into the sandbox like a
+    submission's folder; :meth:`take` copies the next submission's files into it (a bind
+    mount shows them inside at once) and hands the running kernel over. A spare that failed to
+    start, or died, is discarded.
     """
 
     def __init__(self, config, kernel_name: str = KERNEL_NAME,
@@ -229,24 +238,20 @@ class SpareKernel:
         # whatever must exist in the kernel's folder before any student code runs there
         self.prepared = before_start(self.km._sandbox_dir) if before_start else None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._start, daemon=True)
-        self._thread.start()
-
-    def _start(self) -> None:
         try:
-            asyncio.run(self.km.start_kernel(cwd=str(self.slot)))
-        except BaseException as exc:  # reported by take(): the caller starts a kernel itself
+            run_sync(self.km.start_kernel)(cwd=str(self.slot),
+                                           env={**os.environ, WARM_UP_ENV: "1"})
+        except Exception as exc:  # reported by take(): the caller starts a kernel itself
             self.error = exc
 
     def _alive(self) -> bool:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         return process is not None and process.poll() is None
 
-    def take(self, folder: Path, wait: float = 60.0) -> SandboxKernelManager | None:
+    def take(self, folder: Path) -> SandboxKernelManager | None:
         """The running kernel, with ``folder``'s files in its working folder (None if the
         spare is not usable)."""
-        self._thread.join(wait)
-        if self._thread.is_alive() or self.error is not None or not self._alive():
+        if self.error is not None or not self._alive():
             self.discard()
             return None
         copy_workfiles(folder, self.slot)
@@ -291,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     limits = Limits.from_env()
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
               "--HistoryManager.hist_file=:memory:"]
+    if os.environ.get(WARM_UP_ENV) == "1":
+        kernel.append(f"--IPKernelApp.exec_lines={[WARM_UP]!r}")
     command = bwrap_command(kernel, Path.cwd(), connection_file.parent, limits)
     if _join_pids_cgroup(limits.processes) is None:
         _limit_processes_by_rlimit(limits.processes)

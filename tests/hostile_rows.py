@@ -887,7 +887,8 @@ def source_rows() -> None:
         """, after="end"), evidence=("files read;",))
     # the notebook files the kernel can see in its working folder, their test regions printed
     row("reads_notebook_in_cwd", K, all_wrong, new_cell("""
-        import glob, json
+        import glob, json, os
+        print("working folder", os.getcwd(), "holds", len(glob.glob("*.ipynb")), "notebooks")
         for path in sorted(glob.glob("*.ipynb")):
             cells = json.load(open(path))["cells"]
             tests = ["".join(c["source"]) for c in cells
@@ -895,7 +896,7 @@ def source_rows() -> None:
             hidden = [t[t.find("BEGIN HIDDEN"):] for t in tests if "BEGIN HIDDEN" in t]
             print(path, len(tests), "test cells,", len(hidden), "with hidden tests")
             print("\\n".join(hidden)[:50_000])
-        """, after="end"), evidence=("test cells,",))
+        """, after="end"), evidence=("holds 0 notebooks",))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1254,7 +1255,8 @@ def time_rows() -> None:
         _fake.serve = _fake_serve
         sys.modules["dlutils.agent"] = _fake
         dlutils.agent = _fake
-        """), after="L2_solution"), expected=l2_lost, kernel_died=True, max_seconds=BOUND)
+        """), after="L2_solution"), expected=l2_lost, timeouts=("L2",), kernel_died=True,
+        max_seconds=BOUND)
     # a function whose signature cannot be read without looping (the judge asks for it
     # before any call)
     row("signature_loops", K, reference, append_to("L2_solution", code("""
