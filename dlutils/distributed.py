@@ -25,6 +25,7 @@ record, never a lost student.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -254,7 +255,9 @@ def grade(course_root: Path, assignments: list[str], scheduler: str,
     return the new state records (one per submission, graded or error)."""
     from distributed import Client, as_completed
 
-    options = options or pipeline.Options()
+    # A grading child serves one student at a time and must end with its worker: no kernel
+    # is started ahead there.
+    options = dataclasses.replace(options or pipeline.Options(), prestart=False)
     db_url = grading._api(course_root).coursedir.db_url
     if not db_url.startswith("postgresql"):
         raise ValueError(f"--scheduler needs a gradebook every machine can reach: set "

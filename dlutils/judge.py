@@ -181,7 +181,8 @@ class StudentFunction:
         self.__signature__ = _signature(signature)
 
     def __call__(self, *args, **kwargs):
-        return self._cell.call(self.__name__, list(args), kwargs, self._stubs)
+        return self._cell.call(self.__name__, list(args), kwargs, self._stubs,
+                               self.__signature__)
 
     def __repr__(self) -> str:
         return f"<your function {self.__name__}>"
@@ -418,7 +419,8 @@ class _CellRun:
                                   "or a list, tuple or dict of those")
         raise KeyError(name)
 
-    def call(self, name: str, args: list, kwargs: dict, stubs: list[str]) -> Any:
+    def call(self, name: str, args: list, kwargs: dict, stubs: list[str],
+             signature: inspect.Signature | None = None) -> Any:
         judge = self.judge
         if name in judge.timed_out:
             raise CallTimedOut(judge.timed_out[name])
@@ -435,16 +437,18 @@ class _CellRun:
         text = reply.get("stdout")
         if isinstance(text, str) and text and sys.stdout is not self.out:
             sys.stdout.write(text)  # a test that captures printed output sees it
-        try:
-            for key, value in _items(reply.get("mutated_args")):
-                if key.isdigit() and int(key) < len(args):
-                    _write_back(args[int(key)], value)
-            for key, value in _items(reply.get("mutated_kwargs")):
-                if key in kwargs:
-                    _write_back(kwargs[key], value)
-        except _ShapeChanged:
-            raise CheckError(f"{name} changed the shape of an array it was given (in place): "
-                             "leave its inputs as they are") from None
+        names = list(signature.parameters) if signature is not None else []
+        changed = [(int(k), v, names[int(k)] if int(k) < len(names) else f"argument {k}")
+                   for k, v in _items(reply.get("mutated_args"))
+                   if k.isdigit() and int(k) < len(args)]
+        changed += [(k, v, k) for k, v in _items(reply.get("mutated_kwargs")) if k in kwargs]
+        for key, value, label in changed:
+            try:
+                _write_back(args[key] if isinstance(key, int) else kwargs[key], value)
+            except _ShapeChanged:
+                raise CheckError(f"{label} was modified by your function: {name} changed its "
+                                 "shape in place. Work on a copy (or build a new array with "
+                                 "reshape); leave the inputs as they are.") from None
         if "timeout" in reply:
             reason = (f"{name} did not return within {judge.call_limit:g} s (an endless loop?); "
                       f"it is not called again, so later tests of {name} fail at once")

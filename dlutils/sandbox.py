@@ -284,6 +284,15 @@ def install_kernelspec(dest: Path) -> Path:
     return dest
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this process when the grader thread that started it ends (kept across exec, so
+    bubblewrap has it from its first instruction, before its own --die-with-parent)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
 def main(argv: list[str] | None = None) -> None:
     """Launcher: limits, cgroup, then exec the kernel inside bubblewrap."""
     argv = sys.argv[1:] if argv is None else argv
@@ -293,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
     if not connection_file.parent.name.startswith(KERNEL_DIR_PREFIX):
         sys.exit(f"refusing to start: {connection_file} is not in a private kernel folder "
                  f"({KERNEL_DIR_PREFIX}*), and its folder would be writable in the sandbox")
+    parent = os.getppid()
+    _die_with_parent()
+    if parent == 1 or os.getppid() != parent:  # the grader that started us is gone
+        sys.exit("the grader that started this kernel has ended")
     limits = Limits.from_env()
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
               "--HistoryManager.hist_file=:memory:"]

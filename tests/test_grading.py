@@ -206,3 +206,33 @@ def test_kernels_started_ahead_grade_and_end(tmp_path):
     while _orphaned_slot_kernels() and time.time() < deadline:
         time.sleep(0.2)
     assert not _orphaned_slot_kernels()
+
+
+def test_one_mistake_costs_its_own_points_once(tmp_path):
+    """A sign error in A2's sigmoid costs sigmoid's 2 points, not the 17 of every function
+    that calls it: their tests run with the reference sigmoid, and their feedback says which
+    helper to fix first."""
+    import nbformat
+
+    from dlutils import report
+
+    a2 = "02_logistic_regression"
+    root = grading.make_scratch_course(tmp_path / "course", [a2])
+    nb = nbformat.read(grading.REPO / "source" / a2 / "logistic_regression.ipynb", 4)
+    cell = next(c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid_solution")
+    assert cell.source.count("np.exp(-z)") == 1
+    cell.source = cell.source.replace("np.exp(-z)", "np.exp(z)")
+    folder = tmp_path / "sign" / a2
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "logistic_regression.ipynb")
+    grading.submit(root, a2, "sign", folder)
+    pipeline.autograde(root, a2, "sign")
+    groups = report.function_groups(root, a2)
+    lost: dict[str, float] = {}
+    for cell_score in grading.scores(root, a2, "sign"):
+        function = groups[(cell_score.notebook, cell_score.grade_id)]
+        lost[function] = lost.get(function, 0) + cell_score.max_score - cell_score.score
+    assert {f: n for f, n in lost.items() if n} == {"sigmoid": 2}
+    html = (root / "feedback" / "sign" / a2 / "logistic_regression.html").read_text()
+    assert "propagate is right when it calls a correct sigmoid" in html
