@@ -37,12 +37,12 @@ c.Execute.timeout = 60
 c.Execute.startup_timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# One grading path: ./course grade (dlutils.pipeline) runs the student's cells sandboxed and the
+# One grading path: ./course grade (dlgrader.pipeline) runs the student's cells sandboxed and the
 # tests in the trusted judge, and writes feedback without hidden tests. nbgrader's own autograde
 # and feedback (the formgrader's Autograde and Generate Feedback buttons, `nbgrader autograde`)
 # would run the tests in the student's kernel, so they stop with a pointer to that command. The
 # pipeline sets these preprocessors itself; Release Feedback (a copy of feedback/) still works.
-_REFUSE = ["dlutils.safeguards.GradeWithTheKit"]
+_REFUSE = ["dlgrader.safeguards.GradeWithTheKit"]
 c.Autograde.sanitize_preprocessors = _REFUSE
 c.Autograde.autograde_preprocessors = _REFUSE
 c.GenerateFeedback.preprocessors = _REFUSE

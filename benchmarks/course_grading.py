@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dlutils import grading, pipeline  # noqa: E402
-from dlutils.notebooks import execute  # noqa: E402
+from dlgrader import grading, pipeline  # noqa: E402
+from dlgrader.notebooks import execute  # noqa: E402
 
 
 def grade_course(dest: Path, assignments: list[str], jobs: int) -> tuple[list[dict], float]:

@@ -6,7 +6,7 @@ N students each submit the reference solution of all five assignments. The same 
 graded three times, in fresh scratch courses: by the local pipeline (``--jobs W``) with a SQLite
 gradebook (the baseline) and with a PostgreSQL one, and by ``W`` Dask worker processes on this
 machine (``dask worker --nthreads 1`` under a nanny, as ``./course worker`` starts them) through
-``dlutils.distributed``, against PostgreSQL on loopback (Debian's server, started here as in the
+``dlgrader.distributed``, against PostgreSQL on loopback (Debian's server, started here as in the
 tests). Prints students per hour, in all and per worker.
 """
 
@@ -25,7 +25,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from pg import _free_port, create_database, postgres_server  # noqa: E402
 
-from dlutils import distributed, grading, pipeline  # noqa: E402
+from dlgrader import distributed, grading, pipeline  # noqa: E402
 
 
 def course(dest: Path, students: int, db_url: str | None) -> tuple[Path, list[str]]:

@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dlutils import grading, pipeline  # noqa: E402
-from dlutils.notebooks import execute  # noqa: E402
+from dlgrader import grading, pipeline  # noqa: E402
+from dlgrader.notebooks import execute  # noqa: E402
 
 NBGRADER_DEFAULTS = """
 # benchmark baseline: nbgrader's own autograde with its default preprocessors

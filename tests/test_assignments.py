@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlutils import grading, pipeline
-from dlutils.notebooks import committed_notebooks
+from dlgrader import grading, pipeline
+from dlgrader.notebooks import committed_notebooks
 
 REPO = grading.REPO
 ASSIGNMENTS = grading.source_assignments()

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlgrader.notebooks import REPO, execute, text_outputs
 from dlutils.companion import FAILED, NOT_ATTEMPTED, PASSED
-from dlutils.notebooks import REPO, execute, text_outputs
 
 COMPANIONS = sorted((REPO / "notebooks").glob("week*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "companions"

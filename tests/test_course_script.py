@@ -3,7 +3,7 @@
 import subprocess
 import time
 
-from dlutils.grading import REPO
+from dlgrader.grading import REPO
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

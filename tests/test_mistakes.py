@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from mistakes import apply, batches, catalogs, load, related, source_notebook
 
-from dlutils import grading, pipeline, report
+from dlgrader import grading, pipeline, report
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ASSIGNMENTS = catalogs()

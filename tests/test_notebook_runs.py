@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlutils.notebooks import REPO, execute, text_outputs
+from dlgrader.notebooks import REPO, execute, text_outputs
 
 NOTEBOOKS = sorted((REPO / "source").glob("*/*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "executed"

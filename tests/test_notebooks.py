@@ -1,8 +1,8 @@
-"""dlutils.notebooks: stripping keeps nbgrader metadata; text outputs ignore timing artefacts."""
+"""dlgrader.notebooks: stripping keeps nbgrader metadata; text outputs ignore timing artefacts."""
 
 import nbformat
 
-from dlutils.notebooks import strip, text_outputs
+from dlgrader.notebooks import strip, text_outputs
 
 
 def code_cell(outputs, tags=()):

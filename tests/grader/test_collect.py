@@ -1,4 +1,4 @@
-"""dlutils.collect: submissions from a folder tree and from an LMS zip into submitted/."""
+"""dlgrader.collect: submissions from a folder tree and from an LMS zip into submitted/."""
 
 import hashlib
 import io
@@ -9,7 +9,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
 
-from dlutils import collect, grading
+from dlgrader import collect, grading
 
 TINY = grading.REPO / "tests" / "files" / "tiny_source"
 A = "99_tiny"
@@ -156,7 +156,7 @@ def test_collect_zip_rejects_traversal(course, notebook, tmp_path):
 
 
 def test_folder_cli(course, notebook, tmp_path, capsys):
-    """python -m dlutils.collect folder SRC --course-root ROOT."""
+    """python -m dlgrader.collect folder SRC --course-root ROOT."""
     src = tree(tmp_path / "src", {f"lea/{A}/tiny.ipynb": notebook})
     assert collect.main(["--course-root", str(course), "folder", str(src)]) == 0
     assert "lea\t99_tiny" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""dlutils.sandbox: the bubblewrap command, limits, the kernel folder and clear failures."""
+"""dlgrader.sandbox: the bubblewrap command, limits, the kernel folder and clear failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlutils import sandbox
+from dlgrader import sandbox
 
 
 def test_limits_round_trip_through_the_environment():
@@ -49,7 +49,7 @@ def test_launcher_refuses_a_shared_connection_folder(tmp_path):
     its whole folder to the sandbox)."""
     conn = tmp_path / "kernel.json"
     conn.write_text("{}")
-    run = subprocess.run([sys.executable, "-m", "dlutils.sandbox", "-f", str(conn)],
+    run = subprocess.run([sys.executable, "-m", "dlgrader.sandbox", "-f", str(conn)],
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode != 0 and "private kernel folder" in run.stderr
 

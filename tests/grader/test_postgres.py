@@ -6,7 +6,7 @@ import pytest
 from pg import create_database, postgres_server
 from test_grading import TINY, wrong_copy
 
-from dlutils import grading, pipeline
+from dlgrader import grading, pipeline
 
 STUDENTS = {f"s{i:02d}": ("ref", "wrong", "blank")[i % 3] for i in range(9)}
 EXPECTED = {"ref": 3, "wrong": 1, "blank": 0}

@@ -1,4 +1,4 @@
-"""dlutils.judge with the real agent (dlutils.agent) on a real socket, without a kernel: the
+"""dlgrader.judge with the real agent (dlgrader.agent) on a real socket, without a kernel: the
 student's namespace is a dict in this process's main thread, the judge runs in a thread, as
 in grading."""
 
@@ -11,7 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from dlutils import agent, judge, wire
+from dlgrader import agent, judge, wire
 
 IMPORTS = "import time\nimport numpy as np\nfrom dlutils.checks import CheckError, " \
           "check_close, check_not_mutated, snapshot\n"

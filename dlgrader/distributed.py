@@ -13,7 +13,7 @@ files, and writes the returned ``autograded/``, ``feedback/`` and ``grading-stat
 A worker needs only the kit installed (``./course setup``) and bubblewrap; it grades in a
 scratch copy of the course under its temp folder.
 
-Inside a worker, tasks run in a grading child process (``python -m dlutils.distributed``,
+Inside a worker, tasks run in a grading child process (``python -m dlgrader.distributed``,
 long-lived, one task at a time): nbgrader's notebook timeout needs the main thread's signals,
 and the grading process's environment and kernels stay out of the worker. The child ends the
 moment its worker is gone (it watches the worker's pidfd), and the sandboxed kernel dies with the
@@ -139,7 +139,7 @@ def _grade_in_child(bundle: Files, student: str, submissions: list[tuple[str, st
 
 
 class _Grader:
-    """This worker's grading child: a long-lived ``python -m dlutils.distributed`` process
+    """This worker's grading child: a long-lived ``python -m dlgrader.distributed`` process
     that imports nbgrader once and grades one task at a time, sent over a pipe.
 
     A child process, not a thread: nbgrader's notebook timeout needs the main thread's signals,
@@ -156,7 +156,7 @@ class _Grader:
         self._log = log
         with log.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dlutils.distributed", str(os.getpid()), str(request_r),
+                [sys.executable, "-m", "dlgrader.distributed", str(os.getpid()), str(request_r),
                  str(reply_w)], pass_fds=(request_r, reply_w), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err)
         os.close(request_r)

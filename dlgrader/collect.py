@@ -31,8 +31,8 @@ substituted as plain text. For Moodle's numeric participant id, for instance::
 
 CLI::
 
-    python -m dlutils.collect folder SRC [--assignment A ...] [--course-root ROOT]
-    python -m dlutils.collect zip ASSIGNMENT ZIP [--regexp R] [--course-root ROOT]
+    python -m dlgrader.collect folder SRC [--assignment A ...] [--course-root ROOT]
+    python -m dlgrader.collect zip ASSIGNMENT ZIP [--regexp R] [--course-root ROOT]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlutils import grading
+from dlgrader import grading
 
 __all__ = ["DEFAULT_REGEXP", "TIMESTAMP_FORMAT", "collect_folder", "collect_zip", "main",
            "named_regexp"]
@@ -348,11 +348,11 @@ def collect_zip(course_root: Path, assignment: str, zip_path: Path | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dlutils.collect folder SRC`` / ``zip ASSIGNMENT ZIP``."""
+    """``python -m dlgrader.collect folder SRC`` / ``zip ASSIGNMENT ZIP``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course-root", type=Path, default=argparse.SUPPRESS,
                         help="the nbgrader course folder (default: this repository)")
-    parser = argparse.ArgumentParser(prog="python -m dlutils.collect", parents=[common])
+    parser = argparse.ArgumentParser(prog="python -m dlgrader.collect", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     folder = sub.add_parser("folder", parents=[common],
                             help="collect SRC/<student>/<assignment>/ into submitted/")

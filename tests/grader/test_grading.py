@@ -1,4 +1,4 @@
-"""dlutils.grading on a tiny assignment: scratch courses, autograde, scores, submitted/ grading."""
+"""dlgrader.grading on a tiny assignment: scratch courses, autograde, scores, submitted/ grading."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dlutils import cli, grading, pipeline
+from dlgrader import cli, grading, pipeline
 
 TINY = grading.REPO / "tests" / "files" / "tiny_source"
 
@@ -83,7 +83,7 @@ def test_scratch_course_ignores_the_instructors_database(course, monkeypatch):
 RUN_GRADER = """
 import sys
 from pathlib import Path
-from dlutils import pipeline
+from dlgrader import pipeline
 if __name__ == "__main__":
     pipeline.grade(Path(sys.argv[1]), ["99_tiny"], options=pipeline.Options(jobs=1),
                    progress=False)
@@ -214,7 +214,7 @@ def test_one_mistake_costs_its_own_points_once(tmp_path):
     helper to fix first."""
     import nbformat
 
-    from dlutils import report
+    from dlgrader import report
 
     a2 = "02_logistic_regression"
     root = grading.make_scratch_course(tmp_path / "course", [a2])

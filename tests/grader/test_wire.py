@@ -1,4 +1,4 @@
-"""dlutils.wire: plain data crosses exactly; anything else is refused on both sides."""
+"""dlgrader.wire: plain data crosses exactly; anything else is refused on both sides."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from dlutils import wire
+from dlgrader import wire
 
 
 def roundtrip(value):

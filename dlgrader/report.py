@@ -11,8 +11,8 @@ present in ``submitted/`` gets one row with a status:
 
 Scores are reported for graded rows only. CLI::
 
-    python -m dlutils.report export OUT [--course-root ROOT]   # grades.csv, grades.json
-    python -m dlutils.report report OUT [--course-root ROOT]   # + PNGs, report.md
+    python -m dlgrader.report export OUT [--course-root ROOT]   # grades.csv, grades.json
+    python -m dlgrader.report report OUT [--course-root ROOT]   # + PNGs, report.md
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlutils import grading
+from dlgrader import grading
 
 __all__ = ["CSV_FIELDS", "export", "function_groups", "main", "report"]
 
@@ -402,11 +402,11 @@ def report(course_root: Path, out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dlutils.report export OUT`` / ``report OUT``."""
+    """``python -m dlgrader.report export OUT`` / ``report OUT``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course-root", type=Path, default=argparse.SUPPRESS,
                         help="the nbgrader course folder (default: this repository)")
-    parser = argparse.ArgumentParser(prog="python -m dlutils.report", parents=[common])
+    parser = argparse.ArgumentParser(prog="python -m dlgrader.report", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (("export", "write grades.csv and grades.json"),
                        ("report", "export, draw the figures, write report.md")):

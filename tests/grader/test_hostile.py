@@ -1,6 +1,6 @@
 """The hostile matrix: submissions of A1 that try to get unearned points, read the hidden tests
 or break the grader, by class (tests/hostile_rows.py), all graded in one run of the command an
-instructor runs (``python -m dlutils grade``: sandboxed kernel, trusted judge, two workers).
+instructor runs (``python -m dlgrader grade``: sandboxed kernel, trusted judge, two workers).
 
 Every row asserts its exact score (what the honest, usually wrong, notebook earns), that
 nothing needs manual grading, and that no line of the hidden tests reaches the student's
@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from hostile_rows import A1, FULL, MARKER, NB
 
-from dlutils import grading, pipeline
+from dlgrader import grading, pipeline
 
 LISTENER = socket.socket()
 LISTENER.bind(("127.0.0.1", 0))

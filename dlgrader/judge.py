@@ -7,7 +7,7 @@ and names resolved on demand:
 
 - the cell's own function (``propagate`` for ``propagate_matches_reference``) is a
   :class:`StudentFunction`: calling it sends the arguments as plain data to the student's kernel
-  (:mod:`dlutils.agent`), which runs the student's code and sends back data (:mod:`dlutils.wire`);
+  (:mod:`dlgrader.agent`), which runs the student's code and sends back data (:mod:`dlgrader.wire`);
 - the assignment's other graded functions are the instructor's reference solutions, executed
   here; when the student's function calls one of them, the student's kernel asks the judge for
   the result (a stub), so one mistake costs its own function's points once;
@@ -42,13 +42,14 @@ from typing import Any
 import nbformat
 import numpy as np
 
+from dlutils.checks import CheckError
+
 from . import wire
-from .checks import CheckError
 
 __all__ = ["CallTimedOut", "CellOutcome", "Judge", "KernelUnresponsive", "Reference",
            "StudentFunction", "UngradableValue", "listen"]
 
-AGENT_CODE = '__import__("dlutils.agent").agent.serve({path!r}, globals())'
+AGENT_CODE = '__import__("dlgrader.agent").agent.serve({path!r}, globals())'
 GRACE_SECONDS = 5.0
 CALLBACK_SLACK = 0.002  # seconds of a callback's round trip not charged to the student's call
 MAX_MESSAGE_CHARS = 4000

@@ -1,6 +1,6 @@
 """Notebook housekeeping: strip outputs for git, execute, and read text outputs back.
 
-``python -m dlutils.notebooks strip`` clears outputs of every committed notebook (source/,
+``python -m dlgrader.notebooks strip`` clears outputs of every committed notebook (source/,
 release/, notebooks/) and keeps ``metadata.nbgrader``.
 """
 
@@ -85,7 +85,7 @@ def committed_notebooks(root: Path = REPO) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["strip"]:
-        print("usage: python -m dlutils.notebooks strip", file=sys.stderr)
+        print("usage: python -m dlgrader.notebooks strip", file=sys.stderr)
         return 2
     for path in committed_notebooks():
         nb = nbformat.read(path, as_version=4)

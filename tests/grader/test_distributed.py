@@ -17,7 +17,7 @@ import pytest
 from pg import _free_port, create_database, postgres_server
 from test_grading import TINY, wrong_copy
 
-from dlutils import distributed, grading, pipeline
+from dlgrader import distributed, grading, pipeline
 
 ASSIGNMENTS = ["98_tiny", "99_tiny"]
 KINDS = ("ref", "wrong", "blank")
@@ -227,7 +227,7 @@ def test_grading_child_reports_errors_and_is_replaced_when_dead(tmp_path):
     sleeper = subprocess.Popen(["sleep", "30"])
     request_r, request_w = os.pipe()
     reply_r, reply_w = os.pipe()
-    child = subprocess.Popen([sys.executable, "-m", "dlutils.distributed", str(sleeper.pid),
+    child = subprocess.Popen([sys.executable, "-m", "dlgrader.distributed", str(sleeper.pid),
                               str(request_r), str(reply_w)], pass_fds=(request_r, reply_w))
     os.close(request_r)
     os.close(reply_w)

@@ -5,8 +5,8 @@ For every submission ``submitted/<student>/<assignment>/`` (never modified) the 
 1. stages a copy in ``grading-input/`` (nbgrader's input here): an unreadable notebook becomes
    an error row, a renamed notebook is matched to the released one, duplicated cell ids are
    renumbered;
-2. runs nbgrader's autograde with the :mod:`dlutils.safeguards` preprocessors, the kernel
-   sandboxed by :mod:`dlutils.sandbox`, in a worker process (``jobs`` at a time);
+2. runs nbgrader's autograde with the :mod:`dlgrader.safeguards` preprocessors, the kernel
+   sandboxed by :mod:`dlgrader.sandbox`, in a worker process (``jobs`` at a time);
 3. writes feedback HTML without hidden test code;
 4. records a state file ``grading-state/<assignment>/<student>.json`` (status, error, the
    submission's hash, tampering findings, zeroed cells, notes).
@@ -330,7 +330,7 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
     # forkserver: workers start from a clean process that has already imported the grader,
     # so starting one costs little and no state of this process leaks into them.
     context = get_context("forkserver")
-    context.set_forkserver_preload(["dlutils.pipeline", "nbgrader.apps", "nbconvert"])
+    context.set_forkserver_preload(["dlgrader.pipeline", "nbgrader.apps", "nbconvert"])
     with ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=context) as pool:
         futures = [pool.submit(_grade_one, course_root, a, s, options, d)
                    for a, s, d in todo]

@@ -6,10 +6,11 @@ module reads the student cells (solution cells and added cells) and reports, wit
 reason an instructor can read:
 
 - rebinding a protected name at notebook level (assignment, def, class, import, for, with,
-  except-as, walrus, del): the modules numpy/np, math, dlutils, builtins, sys, os, importlib,
-  inspect, gc, ctypes, copy; names a locked cell imports or defines; a name a locked cell assigns
-  when a later locked cell still reads it; the built-ins in ``ALWAYS_BUILTINS`` (other built-ins
-  only when a later locked cell uses them); ``global`` of such a name; star imports;
+  except-as, walrus, del): the modules numpy/np, math, dlutils, dlgrader, builtins, sys, os,
+  importlib, inspect, gc, ctypes, copy; names a locked cell imports or defines; a name a locked
+  cell assigns when a later locked cell still reads it; the built-ins in ``ALWAYS_BUILTINS``
+  (other built-ins only when a later locked cell uses them); ``global`` of such a name;
+  star imports;
 - setting or deleting an attribute of a protected object (modules, following aliases such as
   ``import numpy as xx`` or ``m = np``), in functions too, and setting a comparison hook;
 - exec, eval, compile, __import__, globals, vars(), locals() at notebook level or written into,
@@ -44,11 +45,13 @@ from pathlib import Path
 import nbformat
 
 ALWAYS_MODULES = {"numpy": "numpy", "np": "numpy", "math": "math", "dlutils": "dlutils",
+                  "dlgrader": "dlgrader",
                   "builtins": "builtins", "sys": "sys", "os": "os", "importlib": "importlib",
                   "inspect": "inspect", "gc": "gc", "ctypes": "ctypes", "copy": "copy"}
 ITEM_WRITES_OK = {"os.environ", "matplotlib.rcParams", "matplotlib.pyplot.rcParams"}
 KNOWN_PACKAGES = {"numpy", "scipy", "matplotlib", "mpl_toolkits", "PIL", "h5py", "sklearn",
-                  "pandas", "tqdm", "dlutils", "IPython", "imageio", "skimage", "seaborn"}
+                  "pandas", "tqdm", "dlutils", "dlgrader", "IPython", "imageio", "skimage",
+                  "seaborn"}
 BANNED_MODULES = {"ctypes": "raw memory access", "_ctypes": "raw memory access",
                   "cffi": "raw memory access", "code": "runs code from strings",
                   "codeop": "compiles code from strings", "runpy": "runs hidden code",
@@ -651,7 +654,7 @@ def first_tampering_index(nb: nbformat.NotebookNode) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the findings of each notebook; 1 if any, 2 if a notebook cannot be read."""
-    parser = argparse.ArgumentParser(prog="python -m dlutils.cheats", description=__doc__
+    parser = argparse.ArgumentParser(prog="python -m dlgrader.cheats", description=__doc__
                                      .splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     status = 0

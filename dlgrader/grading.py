@@ -1,8 +1,8 @@
 """nbgrader's API for a course folder: scratch courses, releases, autograde and scores.
 
 Everything runs in one process through NbGraderAPI (no CLI start-up per call). Grading itself
-(autograde and feedback, with the sandbox and the trusted judge) is :mod:`dlutils.pipeline`, the
-only path that grades; the commands are :mod:`dlutils.cli`.
+(autograde and feedback, with the sandbox and the trusted judge) is :mod:`dlgrader.pipeline`, the
+only path that grades; the commands are :mod:`dlgrader.cli`.
 """
 
 from __future__ import annotations
@@ -126,14 +126,3 @@ def release(assignments: list[str]) -> None:
                 shutil.rmtree(target)
             shutil.copytree(built / name, target)
             print(f"released {name}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dlutils.grading ...`` is ``python -m dlutils ...``."""
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,11 +1,11 @@
-"""The instructor's commands: ``python -m dlutils COMMAND`` (``./course COMMAND`` sets up first).
+"""The instructor's commands: ``python -m dlgrader COMMAND`` (``./course COMMAND`` sets up first).
 
     release [A ...]                  regenerate release/ from source/
     selfcheck [A ...]                reference solutions full marks, blank releases zero
     collect folder SRC | zip A ZIP   bring submissions into submitted/
     grade [A ...] [--student S] [--jobs N | --scheduler ADDRESS] [--no-sandbox] [--force]
                                      autograde (sandboxed) and write feedback; --scheduler
-                                     grades on a Dask cluster (dlutils.distributed)
+                                     grades on a Dask cluster (dlgrader.distributed)
     export OUT | report OUT          grades as CSV/JSON; plots and a Markdown summary
     validate NOTEBOOK ...            the student's check, failing loudly (exit 1)
     grade-student A FOLDER [--out DIR] [--min-score P]
@@ -148,7 +148,7 @@ def _assignments(names: list[str], course: Path = grading.REPO) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dlutils", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m dlgrader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("release", "selfcheck"):
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--course", type=Path, default=grading.REPO,
                              help="the course folder (default: this kit)")
     collect = sub.add_parser("collect", help="collect submissions (see python -m "
-                                             "dlutils.collect --help)")
+                                             "dlgrader.collect --help)")
     collect.add_argument("rest", nargs=argparse.REMAINDER)
     validate = sub.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
     validate.add_argument("notebooks", nargs="+")

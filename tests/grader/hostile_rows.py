@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from dlutils import grading
+from dlgrader import grading
 
 A1 = "01_numpy_basics"
 NB = "numpy_basics.ipynb"
@@ -327,7 +327,7 @@ def output_rows() -> None:
     row("forged_execute_reply", K, all_wrong, new_cell(f"""
         _kernel = get_ipython().kernel
         def _reply(info):
-            if "dlutils" not in (getattr(info, "raw_cell", "") or ""):
+            if "dlgrader" not in (getattr(info, "raw_cell", "") or ""):
                 return
             parent = _kernel.get_parent("shell")
             try:
@@ -359,7 +359,7 @@ def output_rows() -> None:
 FAKE_SERVE = """
 import socket as _socket
 import numpy as _np
-import dlutils.wire as _wire
+import dlgrader.wire as _wire
 
 def _fake_serve(path, namespace):
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -448,14 +448,14 @@ def fake_agent(answer: str) -> str:
 
 
 def install_in_modules(answer: str) -> str:
-    """The fake replaces dlutils.agent in sys.modules and as the package's attribute."""
+    """The fake replaces dlgrader.agent in sys.modules and as the package's attribute."""
     return fake_agent(answer) + code("""
         import sys, types
-        import dlutils
-        _fake = types.ModuleType("dlutils.agent")
+        import dlgrader
+        _fake = types.ModuleType("dlgrader.agent")
         _fake.serve = _fake_serve
-        sys.modules["dlutils.agent"] = _fake
-        dlutils.agent = _fake
+        sys.modules["dlgrader.agent"] = _fake
+        dlgrader.agent = _fake
         """)
 
 
@@ -471,7 +471,7 @@ def shell_rows() -> None:
     # from the start: the grader's requests (and only they) become print('ok')
     row("transformer_rewrites_grader_request", K, all_wrong, new_cell(f"""
         def _ok(lines):
-            if any("dlutils" in line for line in lines):
+            if any("dlgrader" in line for line in lines):
                 return ["print('ok {MARKER}')\\n"]
             return lines
         get_ipython().input_transformers_cleanup.append(_ok)
@@ -479,7 +479,7 @@ def shell_rows() -> None:
     # the grader's requests untouched, every other cell (the demos) turned into pass
     row("transformer_spares_the_agent", K, all_wrong, new_cell("""
         def _spare(lines):
-            return lines if any("dlutils" in line for line in lines) else ["pass\\n"]
+            return lines if any("dlgrader" in line for line in lines) else ["pass\\n"]
         get_ipython().input_transformers_cleanup.append(_spare)
         """, after="basic_sigmoid_solution"))
     # every cell wrapped in try/except BaseException, raise and check_* calls removed, and
@@ -567,7 +567,7 @@ def shell_rows() -> None:
         _real_import = builtins.__import__
         _fake_package = types.SimpleNamespace(agent=types.SimpleNamespace(serve=_fake_serve))
         def _import(name, *args, **kwargs):
-            if name == "dlutils.agent":
+            if name == "dlgrader.agent":
                 return _fake_package
             return _real_import(name, *args, **kwargs)
         builtins.__import__ = _import
@@ -581,7 +581,7 @@ def shell_rows() -> None:
             _fake_serve(path, globals())
         def _route(lines):
             text = "".join(lines)
-            return ["%%judge_me\\n"] + lines if "dlutils.agent" in text else lines
+            return ["%%judge_me\\n"] + lines if "dlgrader.agent" in text else lines
         get_ipython().input_transformers_cleanup.append(_route)
         """)), evidence=("got:      float 0.5",))
     # the kernel's own copy of the wire format changed to send anything (pickles): the judge
@@ -589,7 +589,7 @@ def shell_rows() -> None:
     row("kernel_wire_sends_pickles", K, all_wrong, new_cell("""
         import pickle
         import msgpack
-        import dlutils.wire as wire
+        import dlgrader.wire as wire
         _strict_default = wire._default
         def _anything(value):
             try:
@@ -667,14 +667,14 @@ def namespace_rows() -> None:
         raw[8:16] = 0
         print("{MARKER} poked", probe)
         """), evidence=(MARKER + " poked [0. 0. 2. 3.]",))
-    # a finder first in sys.meta_path serves a fake dlutils.agent (not yet imported when the
+    # a finder first in sys.meta_path serves a fake dlgrader.agent (not yet imported when the
     # first test cell comes)
     row("meta_path_fake_agent", K, all_wrong, prepend_to(
         "basic_sigmoid_solution", fake_agent("echo") + code("""
         import importlib.abc, importlib.util, sys
         class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             def find_spec(self, name, path, target=None):
-                if name in ("dlutils.agent", "dlutils.checks"):
+                if name in ("dlgrader.agent", "dlutils.checks"):
                     return importlib.util.spec_from_loader(name, self)
                 return None
             def create_module(self, spec):
@@ -683,23 +683,20 @@ def namespace_rows() -> None:
                 module.serve = _fake_serve
                 module.check_close = lambda *a, **k: None
         sys.meta_path.insert(0, _Finder())
-        sys.modules.pop("dlutils.agent", None)
+        sys.modules.pop("dlgrader.agent", None)
         """)), evidence=("type <class 'int'>",))
-    # a dlutils package written to /tmp, first on sys.path, the real one forgotten
-    row("tmp_dlutils_on_sys_path", K, all_wrong, new_cell(f'''
+    # a dlgrader package (the agent's) written to /tmp, first on sys.path, the real one forgotten
+    row("tmp_dlgrader_on_sys_path", K, all_wrong, new_cell(f'''
         import os, sys
-        os.makedirs("/tmp/shadow/dlutils", exist_ok=True)
-        with open("/tmp/shadow/dlutils/__init__.py", "w") as f:
+        os.makedirs("/tmp/shadow/dlgrader", exist_ok=True)
+        with open("/tmp/shadow/dlgrader/__init__.py", "w") as f:
             f.write("")
-        with open("/tmp/shadow/dlutils/agent.py", "w") as f:
+        with open("/tmp/shadow/dlgrader/agent.py", "w") as f:
             f.write({fake_agent("half")!r} + "\\nserve = _fake_serve\\n")
-        with open("/tmp/shadow/dlutils/wire.py", "w") as f:
-            f.write(open(sys.modules["dlutils.wire"].__file__).read()
-                    if "dlutils.wire" in sys.modules
-                    else open(os.path.join(os.path.dirname(sys.modules["dlutils"].__file__),
-                                           "wire.py")).read())
+        with open("/tmp/shadow/dlgrader/wire.py", "w") as f:
+            f.write(open(sys.modules["dlgrader.wire"].__file__).read())
         sys.path.insert(0, "/tmp/shadow")
-        for name in [m for m in sys.modules if m == "dlutils" or m.startswith("dlutils.")]:
+        for name in [m for m in sys.modules if m == "dlgrader" or m.startswith("dlgrader.")]:
             del sys.modules[name]
         '''), evidence=("got:      float 0.5",))
     # a numpy.py in /tmp first on sys.path, the real numpy forgotten
@@ -727,10 +724,11 @@ def namespace_rows() -> None:
                     notes=("removed numpy.py",)))
     ROWS.append(Row("ships_dlutils_package", K, build(wrong_sigmoid), FULL - 3,
                     files={"dlutils/__init__.py": "",
-                           "dlutils/agent.py": fake_agent("echo") + "\nserve = _fake_serve\n",
-                           "dlutils/checks.py": "def check_close(*a, **k):\n    pass\n"},
-                    notes=("removed dlutils/agent.py", "removed dlutils/__init__.py",
-                           "removed dlutils/checks.py")))
+                           "dlutils/checks.py": "def check_close(*a, **k):\n    pass\n",
+                           "dlgrader/__init__.py": "",
+                           "dlgrader/agent.py": fake_agent("echo") + "\nserve = _fake_serve\n"},
+                    notes=("removed dlgrader/agent.py", "removed dlgrader/__init__.py",
+                           "removed dlutils/__init__.py", "removed dlutils/checks.py")))
     ROWS.append(Row("ships_other_code", K, build(all_wrong), 0,
                     files={"evil.pth": "import os; print('FAKE-PASS-7Q')\n",
                            "sitecustomize.py": "print('FAKE-PASS-7Q')\n",
@@ -738,11 +736,11 @@ def namespace_rows() -> None:
                            "IPython/__init__.py": "raise SystemExit\n",
                            "numpy.pyc": _pyc(shadow_numpy),
                            "numpy.cpython-311-x86_64-linux-gnu.so": b"\x7fELF not really",
-                           "dlutils/__pycache__/agent.cpython-311.pyc": _pyc(shadow_numpy)},
+                           "dlgrader/__pycache__/agent.cpython-311.pyc": _pyc(shadow_numpy)},
                     notes=("removed evil.pth", "removed sitecustomize.py",
                            "removed usercustomize.py", "removed IPython/__init__.py",
                            "removed numpy.pyc", "removed numpy.cpython-311-x86_64-linux-gnu.so",
-                           "removed dlutils/__pycache__/agent.cpython-311.pyc")))
+                           "removed dlgrader/__pycache__/agent.cpython-311.pyc")))
     # symlinks in the submission folder to the instructor's source notebook (hidden tests)
     # and gradebook; a student cell prints whatever it can read through them
     ROWS.append(Row("ships_symlinks_to_source", K, build(all_wrong, new_cell("""
@@ -853,14 +851,15 @@ def source_rows() -> None:
                     pass
                 frame = frame.f_back
             raise ValueError("\\n".join(parts))
-        """), evidence=("dlutils/agent.py",))
+        """), evidence=("dlgrader/agent.py",))
     # every file the sandbox can read, searched for test code (for at most 8 s)
     row("scans_filesystem_for_tests", K, all_wrong, new_cell("""
         import os, sys, time
         start = time.monotonic()
         needles = ("BEGIN HIDDEN", "default_rng(1" + "201)", "check_close(result, 1.0 / (1.0")
         roots = ["/tmp", os.getcwd(), os.path.dirname(os.getcwd()), "/",
-                 os.path.dirname(sys.modules["dlutils"].__file__)]
+                 os.path.dirname(sys.modules["dlutils"].__file__),
+                 os.path.dirname(sys.modules["dlgrader.agent"].__file__)]
         seen, hits = set(), []
         for root in roots:
             for folder, dirs, files in os.walk(root):
@@ -1134,7 +1133,7 @@ UNDER_GRADER = """
         import sys
         frame = sys._getframe(1)
         while frame is not None:
-            if frame.f_globals.get("__name__") == "dlutils.agent":
+            if frame.f_globals.get("__name__") == "dlgrader.agent":
                 return True
             frame = frame.f_back
         return False
@@ -1228,7 +1227,7 @@ def time_rows() -> None:
     row("post_run_cell_hangs", K, reference, new_cell("""
         import time
         def _hang_after_agent(result):
-            if "dlutils.agent" in (result.info.raw_cell or ""):
+            if "dlgrader.agent" in (result.info.raw_cell or ""):
                 time.sleep(10 ** 6)
         get_ipython().events.register("post_run_cell", _hang_after_agent)
         """, after="L2_solution"), expected=FULL, kernel_died=True, max_seconds=BOUND)
@@ -1236,7 +1235,7 @@ def time_rows() -> None:
     row("pre_run_cell_hangs", K, reference, new_cell("""
         import time
         def _hang_before_agent(info):
-            if "dlutils.agent" in (info.raw_cell or ""):
+            if "dlgrader.agent" in (info.raw_cell or ""):
                 time.sleep(10 ** 6)
         get_ipython().events.register("pre_run_cell", _hang_before_agent)
         """, after="L2_solution"), expected=l2_lost, kernel_died=True, max_seconds=BOUND)
@@ -1251,10 +1250,10 @@ def time_rows() -> None:
         """) + code("""
         import sys, types
         import dlutils
-        _fake = types.ModuleType("dlutils.agent")
+        _fake = types.ModuleType("dlgrader.agent")
         _fake.serve = _fake_serve
-        sys.modules["dlutils.agent"] = _fake
-        dlutils.agent = _fake
+        sys.modules["dlgrader.agent"] = _fake
+        dlgrader.agent = _fake
         """), after="L2_solution"), expected=l2_lost, timeouts=("L2",), kernel_died=True,
         max_seconds=BOUND)
     # a function whose signature cannot be read without looping (the judge asks for it

@@ -1,14 +1,15 @@
 """A kernel that runs student code in a bubblewrap sandbox with resource limits.
 
 The grader points nbgrader at the kernelspec ``nndl-sandbox`` (see :func:`install_kernelspec`),
-whose command is ``python -m dlutils.sandbox -f {connection_file}``. This launcher sets
+whose command is ``python -m dlgrader.sandbox -f {connection_file}``. This launcher sets
 resource limits, puts itself in a pids cgroup when it can, and starts the IPython kernel
 inside bubblewrap:
 
 - no network (a new network namespace), no other process visible (new pid namespace);
-- a read-only view of the system, the Python installation and environment, ``dlutils`` and
-  ``datasets``, and the submission's own folder; nothing else of the course (no source/, no
-  gradebook, no other submission);
+- a read-only view of the system, the Python installation and environment, ``dlutils`` (what
+  notebooks import), the kernel's half of the grader (``dlgrader``'s package file, ``agent`` and
+  ``wire``, nothing else of it), ``datasets`` and the submission's own folder; nothing else of
+  the course (no source/, no gradebook, no other submission);
 - writable only a private tmpfs (``/tmp``, also ``HOME``) and the kernel's IPC sockets;
 - an empty environment but for an allow-list (the instructor's variables never reach it);
 - limits: address space, CPU time, file size, number of processes.
@@ -50,6 +51,8 @@ PASS_THROUGH = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "LANG", "LC_ALL",
 SYSTEM_RO = ("/usr", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
              "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives")
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+# The only files of the grader the kernel can read: what it needs to answer the judge.
+KERNEL_SIDE = ("__init__.py", "agent.py", "wire.py")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -103,7 +106,7 @@ def bwrap_command(kernel_argv: list[str], cwd: Path, runtime_dir: Path, limits: 
     """The bubblewrap command line that runs ``kernel_argv`` sandboxed in ``cwd``."""
     env = os.environ if env is None else env
     readable = [Path(sys.base_prefix), Path(sys.prefix), REPO / "dlutils", REPO / "datasets",
-                cwd]
+                *(REPO / "dlgrader" / name for name in KERNEL_SIDE), cwd]
     readable = [p.resolve() for p in readable if p.exists()]
     # No --new-session: the kernel must stay in the launcher's process group, where
     # jupyter_client sends SIGINT to interrupt a cell that runs too long.
@@ -275,7 +278,7 @@ def install_kernelspec(dest: Path) -> Path:
     """Write the ``nndl-sandbox`` kernelspec under ``dest``; return the folder for JUPYTER_PATH."""
     folder = dest / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "dlutils.sandbox", "-f", "{connection_file}"],
+    spec = {"argv": [sys.executable, "-m", "dlgrader.sandbox", "-f", "{connection_file}"],
             "display_name": "Python 3 (grading sandbox)", "language": "python",
             # A signal to the process group would end bwrap (and the kernel with it): ask the
             # kernel to interrupt itself over its control channel instead.
@@ -297,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     """Launcher: limits, cgroup, then exec the kernel inside bubblewrap."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] != "-f":
-        sys.exit("usage: python -m dlutils.sandbox -f CONNECTION_FILE")
+        sys.exit("usage: python -m dlgrader.sandbox -f CONNECTION_FILE")
     connection_file = Path(argv[1]).resolve()
     if not connection_file.parent.name.startswith(KERNEL_DIR_PREFIX):
         sys.exit(f"refusing to start: {connection_file} is not in a private kernel folder "

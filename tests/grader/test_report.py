@@ -1,4 +1,4 @@
-"""dlutils.report: grades export and the report on a tiny course with every kind of row."""
+"""dlgrader.report: grades export and the report on a tiny course with every kind of row."""
 
 import csv
 import json
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from dlutils import grading, pipeline, report
+from dlgrader import grading, pipeline, report
 
 TINY = grading.REPO / "tests" / "files" / "tiny_source"
 A = "99_tiny"
@@ -101,7 +101,7 @@ def test_report_files_and_numbers(course, tmp_path, monkeypatch):
 
 
 def test_cli(course, tmp_path, capsys, monkeypatch):
-    """python -m dlutils.report export|report OUT --course-root ROOT."""
+    """python -m dlgrader.report export|report OUT --course-root ROOT."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     assert report.main(["export", str(tmp_path), "--course-root", str(course)]) == 0
     assert "4 row(s)" in capsys.readouterr().out

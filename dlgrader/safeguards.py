@@ -6,14 +6,14 @@ Sanitising (before execution):
 
 Autograding (around execution):
 - :class:`SafeExecute` runs the student's cells in the kernel (sandboxed when configured) and
-  every test cell in the trusted judge of this process (:mod:`dlutils.judge`), which talks to
+  every test cell in the trusted judge of this process (:mod:`dlgrader.judge`), which talks to
   the kernel in plain data only; it caps output per cell and per notebook, limits a notebook's
   wall time, and survives a kernel that dies: the cells already run keep their results, the
   rest fail with a clear message.
 - :class:`StderrToStdout` keeps warnings visible but stops them from zeroing a correct test
   cell (nbgrader scores any stderr output in a test cell as a failure).
 - :class:`FlagTampering` records student cells that look like tampering (see
-  :mod:`dlutils.cheats`) for the instructor's report; it changes no score.
+  :mod:`dlgrader.cheats`) for the instructor's report; it changes no score.
 
 Feedback (what the student reads):
 - :class:`HideHiddenTests` removes hidden test code from test cells;

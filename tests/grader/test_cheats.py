@@ -1,4 +1,4 @@
-"""dlutils.cheats: student cells that patch what tests rely on are flagged, course code is not."""
+"""dlgrader.cheats: student cells that patch what tests rely on are flagged, course code is not."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from dlutils.cheats import (
+from dlgrader.cheats import (
     Finding,
     first_tampering_index,
     main,
@@ -18,7 +18,7 @@ from dlutils.cheats import (
     student_cells,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 IMPORTS = "import numpy as np\nimport copy\nfrom dlutils.checks import check_close, snapshot"
 TEST = ('"""sigmoid(0) is 0.5."""\nresult = sigmoid(0.0)\nassert isinstance(result, float)\n'
         "check_close(result, 0.5)")
@@ -560,10 +560,10 @@ def test_cli_exit_codes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cell 1 (sigmoid_solution), line 1: rebinds numpy attribute np.allclose" in out
     assert main([str(tmp_path / "missing.ipynb")]) == 2
-    run = subprocess.run([sys.executable, "-m", "dlutils.cheats", str(cheat)], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "dlgrader.cheats", str(cheat)], cwd=REPO,
                          capture_output=True, text=True, check=False)
     assert run.returncode == 1 and "np.allclose" in run.stdout
-    run = subprocess.run([sys.executable, "-m", "dlutils.cheats", str(clean)], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "dlgrader.cheats", str(clean)], cwd=REPO,
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0
 
