@@ -2,14 +2,16 @@
 
     release [A ...]                  regenerate release/ from source/
     selfcheck [A ...]                reference solutions full marks, blank releases zero
-    collect folder SRC | zip A ZIP   bring submissions into submitted/
+    collect folder SRC | zip A ZIP | git ROSTER [--deadline WHEN]
+                                     bring submissions into submitted/
     grade [A ...] [--student S] [--jobs N | --scheduler ADDRESS] [--no-sandbox] [--force]
                                      autograde (sandboxed) and write feedback; --scheduler
                                      grades on a Dask cluster (dlgrader.distributed)
     export OUT | report OUT          grades as CSV/JSON; plots and a Markdown summary
     validate NOTEBOOK ...            the student's check, failing loudly (exit 1)
     grade-student A FOLDER [--out DIR] [--min-score P]
-                                     grade one student's repository (GitHub Classroom)
+                                     grade one student's folder in a scratch course
+    student-kit OUT [--zip]          build what students receive (no solution, no grader)
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--course", type=Path, default=grading.REPO,
                              help="the course folder (default: this kit)")
     collect = sub.add_parser("collect", help="collect submissions (see python -m "
-                                             "dlgrader.collect --help)")
+                                             "dlgrader.collect --help, ./course collect git "
+                                             "--help)")
     collect.add_argument("rest", nargs=argparse.REMAINDER)
     validate = sub.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
     validate.add_argument("notebooks", nargs="+")
@@ -178,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("--out", default="grading-results")
     student.add_argument("--min-score", type=float, help="exit 2 below this percentage")
     _add_grading_options(student)
+    kit = sub.add_parser("student-kit", help="build the student kit (dlgrader.studentkit)")
+    kit.add_argument("out", type=Path)
+    kit.add_argument("--zip", action="store_true", help="also write OUT.zip")
     return parser
 
 
@@ -195,11 +201,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}" if isinstance(made, dict) else f"wrote {made}")
         return 0
     if args.command == "collect":
+        if args.rest[:1] == ["git"]:
+            from . import collect_git
+
+            return collect_git.main(args.rest[1:])
         from . import collect
 
         return collect.main(args.rest)
     if args.command == "validate":
         return cmd_validate(args)
+    if args.command == "student-kit":
+        from . import studentkit
+
+        try:
+            made = studentkit.build(args.out, make_zip=args.zip)
+        except (studentkit.Leak, FileExistsError) as refused:
+            print(f"error: {refused}", file=sys.stderr)
+            return 1
+        for path in made:
+            print(f"wrote {path}")
+        return 0
     return grade_student(args.assignment, Path(args.folder).resolve(),
                          Path(args.out).resolve(), _pipeline_options(args), args.min_score)
 

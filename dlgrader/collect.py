@@ -1,13 +1,15 @@
 """Bring students' submissions into the course's ``submitted/`` folder.
 
-Two sources, neither of which is ever modified:
+Three sources, none of which is ever modified:
 
 * a plain folder tree ``SRC/<student>/<assignment>/...`` (:func:`collect_folder`);
 * an LMS bulk download (a zip) collected with nbgrader's own ``ZipCollectApp`` and its
   ``ExtractorPlugin``/``FileNameCollectorPlugin`` (:func:`collect_zip`). The zip is copied to
   ``downloaded/<assignment>/archive/``, extracted (nested zips too) into
   ``downloaded/<assignment>/extracted/`` and every notebook whose path matches the
-  ``named_regexp`` goes to ``submitted/<student_id>/<assignment>/<file_id>.ipynb``.
+  ``named_regexp`` goes to ``submitted/<student_id>/<assignment>/<file_id>.ipynb``;
+* the students' own git repositories (GitHub Classroom), read at the last commit before a
+  deadline: :mod:`dlgrader.collect_git` (``collect git ROSTER``).
 
 The default regexp (:data:`DEFAULT_REGEXP`) reads the Moodle/Canvas naming scheme
 ``<student>_<anything>_<notebook>[-N].ipynb``: the student id is the first ``_``-separated

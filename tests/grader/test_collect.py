@@ -1,4 +1,4 @@
-"""dlgrader.collect: submissions from a folder tree and from an LMS zip into submitted/."""
+"""dlgrader.collect: submissions from a folder tree, an LMS zip and git repositories."""
 
 import hashlib
 import io
