@@ -8,10 +8,12 @@ inside bubblewrap:
 - no network (a new network namespace), no other process visible (new pid namespace);
 - a read-only view of the system, the Python installation and environment, ``dlutils`` (what
   notebooks import), the kernel's half of the grader (``dlgrader``'s package file, ``agent`` and
-  ``wire``, nothing else of it), ``datasets`` and the submission's own folder; nothing else of
-  the course (no source/, no gradebook, no other submission);
+  ``wire``, nothing else of it), ``datasets``, the grading process's ``DLUTILS_DATA_HOME``
+  folder when it is set to one, and the submission's own folder; nothing else of the course
+  (no source/, no gradebook, no other submission);
 - writable only a private tmpfs (``/tmp``, also ``HOME``) and the kernel's IPC sockets;
-- an empty environment but for an allow-list (the instructor's variables never reach it);
+- an empty environment but for an allow-list (the instructor's variables never reach it; of
+  them only ``DLUTILS_DATA_HOME``, as the absolute path of the folder shown);
 - limits: address space, CPU time, file size, number of processes.
 
 The kernel talks to the grader over IPC (unix sockets) in a runtime folder private to the
@@ -50,6 +52,9 @@ PASS_THROUGH = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "LANG", "LC_ALL",
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SYSTEM_RO = ("/usr", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/passwd",
              "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives")
+# dlutils.data.ENV_VAR: where the notebooks read the dataset. Set to a folder in the grading
+# process, that folder is shown read-only to the kernel and the variable passed as its path.
+DATA_HOME_VAR = "DLUTILS_DATA_HOME"
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
 # The only files of the grader the kernel can read: what it needs to answer the judge.
 KERNEL_SIDE = ("__init__.py", "agent.py", "wire.py")
@@ -101,12 +106,43 @@ def _symlinks_and_binds(paths: list[Path], writable: list[Path]) -> list[str]:
     return args
 
 
+def data_home(env: dict[str, str] | None = None,
+              private: tuple[Path, ...] = ()) -> Path | None:
+    """The folder ``DLUTILS_DATA_HOME`` names, absolute, for the sandbox to show its kernel.
+
+    None when the variable is unset or names no folder (the kernel then reads the kit's
+    ``datasets/``). A folder that would show the course (solutions, gradebook, submissions)
+    or one of ``private`` is refused with the fix: only a folder of data may be shown.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(DATA_HOME_VAR)
+    if not raw:
+        return None
+    home = Path(raw).resolve()
+    if not home.is_dir():
+        return None
+    datasets = REPO / "datasets"
+    hidden = [REPO, *(p.resolve() for p in private)]
+    if (any(p.is_relative_to(home) for p in hidden)
+            or (home.is_relative_to(REPO) and not home.is_relative_to(datasets))):
+        named = raw if raw == str(home) else f"{raw} ({home})"
+        raise SandboxUnavailable(
+            f"{DATA_HOME_VAR}={named} would show the sandboxed kernel the course's "
+            f"folders (solutions, gradebook, submissions) or its own runtime folder: put the "
+            f"dataset files in a folder of their own outside {REPO} (or in {datasets}) and "
+            f"point {DATA_HOME_VAR} at it, or unset it to grade with the kit's datasets/.")
+    return home
+
+
 def bwrap_command(kernel_argv: list[str], cwd: Path, runtime_dir: Path, limits: Limits,
                   env: dict[str, str] | None = None) -> list[str]:
     """The bubblewrap command line that runs ``kernel_argv`` sandboxed in ``cwd``."""
     env = os.environ if env is None else env
     readable = [Path(sys.base_prefix), Path(sys.prefix), REPO / "dlutils", REPO / "datasets",
                 *(REPO / "dlgrader" / name for name in KERNEL_SIDE), cwd]
+    home = data_home(env, private=(cwd, runtime_dir))
+    if home is not None:
+        readable.append(home)
     readable = [p.resolve() for p in readable if p.exists()]
     # No --new-session: the kernel must stay in the launcher's process group, where
     # jupyter_client sends SIGINT to interrupt a cell that runs too long.
@@ -119,6 +155,8 @@ def bwrap_command(kernel_argv: list[str], cwd: Path, runtime_dir: Path, limits: 
                  "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads,
                  "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     child_env.update({k: env[k] for k in PASS_THROUGH if k in env})
+    if home is not None:
+        child_env[DATA_HOME_VAR] = str(home)
     for key, value in sorted(child_env.items()):
         args += ["--setenv", key, value]
     return args + ["--", *kernel_argv]
@@ -169,7 +207,9 @@ def _join_pids_cgroup(limit: int) -> Path | None:
 
 
 def check_available() -> None:
-    """Raise SandboxUnavailable with the fix unless bubblewrap can start a sandbox here."""
+    """Raise SandboxUnavailable with the fix unless bubblewrap can start a sandbox here (and
+    show it this process's DLUTILS_DATA_HOME, if set)."""
+    data_home()
     if shutil.which("bwrap") is None:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed: the grader will not run student code "
@@ -199,6 +239,14 @@ class SandboxKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(folder / "kernel.json")
         self.ip = str(folder / "ipc")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # The launcher runs in the kernel's folder: a relative DLUTILS_DATA_HOME means the
+        # folder as seen from the grading process, so it leaves here absolute.
+        env = kw.get("env")
+        if env is not None and env.get(DATA_HOME_VAR):
+            env[DATA_HOME_VAR] = os.path.abspath(env[DATA_HOME_VAR])
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -314,7 +362,10 @@ def main(argv: list[str] | None = None) -> None:
               "--HistoryManager.hist_file=:memory:"]
     if os.environ.get(WARM_UP_ENV) == "1":
         kernel.append(f"--IPKernelApp.exec_lines={[WARM_UP]!r}")
-    command = bwrap_command(kernel, Path.cwd(), connection_file.parent, limits)
+    try:
+        command = bwrap_command(kernel, Path.cwd(), connection_file.parent, limits)
+    except SandboxUnavailable as exc:
+        sys.exit(str(exc))
     if _join_pids_cgroup(limits.processes) is None:
         _limit_processes_by_rlimit(limits.processes)
     _set_rlimits(limits)

@@ -3,7 +3,9 @@
 The data home is, in order: the ``data_home`` argument, the ``DLUTILS_DATA_HOME`` environment
 variable, then the repository's ``datasets/`` folder. The kit ships its own photographs there
 (see ``datasets/ATTRIBUTION.md``); the course's original ``train_catvnoncat.h5`` and
-``test_catvnoncat.h5`` can be dropped in instead and load unchanged.
+``test_catvnoncat.h5`` can be dropped in instead and load unchanged. The sample pictures for
+"try your own image" come from the data home's ``own_images/`` folder, or from the kit's
+``datasets/own_images/`` when the data home has none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ __all__ = ["DatasetError", "get_data_home", "load_cat_dataset", "own_images", "s
 
 ENV_VAR = "DLUTILS_DATA_HOME"
 REPO_DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+# The kit's sample pictures: used when the data home has none of its own.
+KIT_OWN_IMAGES = REPO_DATASETS / "own_images"
+PICTURE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 # The files the kit ships, with their size in bytes and sha256.
 SHIPPED = {
@@ -123,9 +128,35 @@ def load_cat_dataset(
 
 
 def own_images(data_home: str | os.PathLike | None = None) -> list[Path]:
-    """The sample pictures for "try your own image", sorted by name."""
-    folder = get_data_home(data_home) / "own_images"
+    """The sample pictures for "try your own image", sorted by name.
+
+    They come from the data home's ``own_images/`` folder; a data home without pictures there
+    (one that holds only the course's two ``.h5`` files) uses the kit's own samples in
+    ``datasets/own_images/``.
+    """
+    home = get_data_home(data_home)
+    folders = [home / "own_images"]
+    if folders[0].resolve() != KIT_OWN_IMAGES.resolve():
+        folders.append(KIT_OWN_IMAGES)
+    for folder in folders:
+        pictures = _pictures(folder)
+        if pictures:
+            return pictures
+    kinds = ", ".join(sorted(PICTURE_SUFFIXES))
+    restore = f"`git -C {REPO_DATASETS.parent} checkout -- datasets/own_images/`"
+    if len(folders) == 1:
+        raise DatasetError(
+            f"no sample pictures ({kinds}) in {KIT_OWN_IMAGES}. Restore the kit's samples "
+            f"with {restore}, or put your own pictures in that folder.")
+    raise DatasetError(
+        f"no sample pictures ({kinds}) in {folders[0]} (the data home, from "
+        f"{'data_home=...' if data_home is not None else ENV_VAR}) nor in the kit's "
+        f"{KIT_OWN_IMAGES}. Put your own pictures in {folders[0]}/, or "
+        f"restore the kit's samples with {restore}.")
+
+
+def _pictures(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise DatasetError(f"no own_images/ folder in {folder.parent}. "
-                           + FIX.format(env=ENV_VAR))
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in PICTURE_SUFFIXES and p.is_file())

@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 # What a course needs from the repository; everything else (workspace/, exchange/, the
 # gradebook, autograded/, ...) is state that the mirror keeps for itself.
 MIRRORED = ["course", "nbgrader_config.py", "requirements.txt", "pyproject.toml", ".venv",
-            "release", "source", "dlutils", "datasets", "notebooks"]
+            "release", "source", "dlutils", "dlgrader", "datasets", "notebooks"]
 
 
 def require_chromium() -> None:

@@ -1,11 +1,15 @@
 """dlutils.data: the shipped dataset loads; missing, corrupt and foreign files are handled."""
 
+import os
 import shutil
+import subprocess
+import sys
 
 import h5py
 import numpy as np
 import pytest
 
+from dlutils import data
 from dlutils.data import (
     ENV_VAR,
     SHIPPED,
@@ -111,10 +115,61 @@ def test_wrong_layout_is_refused(tmp_path):
         load_cat_dataset(tmp_path)
 
 
+SAMPLES = ["cat_1.jpg", "cat_2.jpg", "cat_3.jpg", "noncat_1.jpg", "noncat_2.jpg", "noncat_3.jpg"]
+
+
 def test_own_images(tmp_path):
-    """Six sample pictures ship for "try your own image"; a missing folder is explained."""
-    names = [p.name for p in own_images()]
-    assert names == ["cat_1.jpg", "cat_2.jpg", "cat_3.jpg",
-                     "noncat_1.jpg", "noncat_2.jpg", "noncat_3.jpg"]
-    with pytest.raises(DatasetError, match="own_images"):
-        own_images(tmp_path)
+    """Six sample pictures ship for "try your own image"; a data home's own pictures win."""
+    assert [p.name for p in own_images()] == SAMPLES
+    (tmp_path / "own_images").mkdir()
+    (tmp_path / "own_images" / "mine.PNG").write_bytes(b"")
+    (tmp_path / "own_images" / "notes.txt").write_text("not a picture")
+    assert own_images(tmp_path) == [tmp_path / "own_images" / "mine.PNG"]
+
+
+def test_own_images_fall_back_to_the_kit(tmp_path, monkeypatch, repo):
+    """A data home with only the course's two .h5 files (no own_images/, or an empty one):
+    the notebooks' "your own picture" cells get the kit's samples."""
+    copy_data(repo, tmp_path)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert load_cat_dataset()[0].shape == (300, 64, 64, 3)
+    kit = [repo / "datasets" / "own_images" / name for name in SAMPLES]
+    assert own_images() == kit
+    (tmp_path / "own_images").mkdir()
+    assert own_images() == kit
+    assert own_images(tmp_path) == kit
+
+
+def test_no_pictures_anywhere_says_what_to_do(tmp_path, monkeypatch):
+    """Neither the data home nor the kit has pictures: the error names both folders, the folder
+    to put pictures in and the git command that restores the kit's samples."""
+    kit = tmp_path / "kit" / "datasets" / "own_images"
+    monkeypatch.setattr(data, "KIT_OWN_IMAGES", kit)
+    monkeypatch.setattr(data, "REPO_DATASETS", kit.parent)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv(ENV_VAR, str(home))
+    with pytest.raises(DatasetError) as info:
+        own_images()
+    message = str(info.value)
+    assert f"in {home / 'own_images'} (the data home, from {ENV_VAR})" in message
+    assert f"nor in the kit's {kit}." in message
+    assert f"Put your own pictures in {home / 'own_images'}/" in message
+    assert f"`git -C {tmp_path / 'kit'} checkout -- datasets/own_images/`" in message
+    # the data home is the kit's folder itself: one folder to restore
+    with pytest.raises(DatasetError) as info:
+        own_images(kit.parent)
+    assert f"in {kit}. Restore the kit's samples" in str(info.value)
+    assert "the data home" not in str(info.value)
+
+
+def test_suite_ignores_the_callers_data_home(tmp_path, repo):
+    """With DLUTILS_DATA_HOME exported by whoever runs pytest (here an empty folder), the data
+    and image tests still pass: tests/conftest.py removes it for every test."""
+    env = {**os.environ, ENV_VAR: str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/student/test_data.py", "tests/student/test_images.py",
+         "-k", "not ignores_the_callers"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
