@@ -49,7 +49,7 @@ ROWS = {row.name: row for row in H.all_rows(PORT)}
 GRADED = [name for name, row in ROWS.items() if row.status == "graded"]
 # What `./course grade` runs after setup, with limits that keep the run short: a call of a
 # student function may take CALL_LIMIT s, a cell 15 s, a notebook 120 s.
-COMMAND = [sys.executable, "-m", "dlutils", "grade", "01_numpy_basics", "--jobs", "2",
+COMMAND = [sys.executable, "-m", "dlgrader", "grade", "01_numpy_basics", "--jobs", "2",
            "--call-timeout", str(H.CALL_LIMIT), "--cell-timeout", "15",
            "--notebook-timeout", "120"]
 
