@@ -103,13 +103,13 @@ def test_no_solution_or_hidden_test_line_anywhere(kit, tmp_path):
 
 def test_the_scan_finds_a_planted_solution_line(kit, tmp_path):
     """The scan can fail: one hidden-test line pasted into a helper, one solution line into a
-    notebook cell, are found, and the builder then refuses to write anything."""
+    notebook cell, are both found."""
     copy = tmp_path / "copy"
     shutil.copytree(kit, copy)
     secret = sorted(studentkit.secret_lines())
     hidden = next(s for s in secret if "default_rng(" in s)
-    with open(copy / "dlutils" / "plots.py", "a") as fh:
-        fh.write(f"\n# {hidden}\n")
+    with open(copy / "dlutils" / "plots.py", "a") as fh:  # the copy is never imported
+        fh.write(f"\n{hidden}\n")
     nb = nbformat.read(copy / "assignments" / A1 / A1_NB, as_version=4)
     source = nbformat.read(REPO / "source" / A1 / A1_NB, as_version=4)
     solution = next(line.strip() for c in source.cells
@@ -118,8 +118,7 @@ def test_the_scan_finds_a_planted_solution_line(kit, tmp_path):
     nb.cells[-1].source += "\n" + solution
     nbformat.write(nb, copy / "assignments" / A1 / A1_NB)
     found = {(f, line) for f, line in _scan(copy)}
-    assert ("dlutils/plots.py", f"# {hidden}") in found or any(
-        f == "dlutils/plots.py" for f, _ in found)
+    assert ("dlutils/plots.py", hidden) in found
     assert (f"assignments/{A1}/{A1_NB}", solution) in found
 
 
@@ -248,3 +247,17 @@ def test_a_student_uses_a_fresh_copy(kit, tmp_path):
     table = summary.read_text()
     assert f"### {A1_NB}" in table and "| ✅ | `softmax` | passed |" in table
     assert "| ⬜ | `initialize_with_zeros` | not attempted yet |" in table
+
+
+def test_builder_refuses_a_kit_that_would_leak(tmp_path, monkeypatch):
+    """When a secret line stands in a file of the kit, nothing is written and the error names
+    the file and the line."""
+    line = next(ln.strip() for ln in (REPO / "dlutils" / "checks.py").read_text().splitlines()
+                if len(ln.strip()) > 30)
+    real = studentkit.secret_lines
+    monkeypatch.setattr(studentkit, "secret_lines", lambda: real() | {line})
+    out = tmp_path / "kit"
+    with pytest.raises(studentkit.Leak, match="dlutils/checks.py") as refused:
+        studentkit.build(out, make_zip=True)
+    assert line[:60] in str(refused.value)
+    assert not out.exists() and not out.with_suffix(".zip").exists()

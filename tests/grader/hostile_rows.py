@@ -693,8 +693,9 @@ def namespace_rows() -> None:
             f.write("")
         with open("/tmp/shadow/dlgrader/agent.py", "w") as f:
             f.write({fake_agent("half")!r} + "\\nserve = _fake_serve\\n")
+        import dlgrader.wire
         with open("/tmp/shadow/dlgrader/wire.py", "w") as f:
-            f.write(open(sys.modules["dlgrader.wire"].__file__).read())
+            f.write(open(dlgrader.wire.__file__).read())
         sys.path.insert(0, "/tmp/shadow")
         for name in [m for m in sys.modules if m == "dlgrader" or m.startswith("dlgrader.")]:
             del sys.modules[name]
@@ -1249,7 +1250,7 @@ def time_rows() -> None:
                 time.sleep(1)
         """) + code("""
         import sys, types
-        import dlutils
+        import dlgrader
         _fake = types.ModuleType("dlgrader.agent")
         _fake.serve = _fake_serve
         sys.modules["dlgrader.agent"] = _fake
