@@ -1,6 +1,7 @@
 """What the course's notebooks import (students receive this package, nothing of the grader).
 
-``checks`` (test checks with helpful messages), ``gradcheck`` (numeric gradients), ``data``
+``checks`` (test checks with helpful messages; ``differences`` puts a wrong result in words,
+``failure_display`` shows a failed check message first in IPython), ``gradcheck`` (numeric gradients), ``data``
 (the cat/non-cat dataset), ``images`` (your own pictures), ``plots``, ``planar`` (A3's datasets
 and decision boundaries), ``activations`` (A4's provided helpers), ``runtime`` (full runs in
 JupyterLab, short silent ones under grading), ``companion`` (self-checking exercises of the

@@ -13,7 +13,13 @@ a classic mistake, a hint. Built-in symptoms:
 
 A caller passes ``hints={"factor": "Did you forget to divide by m?"}`` to replace a default
 message, or ``hints={callable: "message"}`` for a symptom of its own, where
-``callable(got, expected) -> bool``.
+``callable(got, expected) -> bool``. When values differ and no hint fits, the message says in
+words what is wrong instead: all larger or smaller than expected, which few entries differ, the
+right values in another order, a constant offset, ...
+
+In IPython (JupyterLab, nbgrader's Validate) a failed check shows its message first, then the
+line of the cell that failed, and no frame of this module: a check failure is not a crash. Any
+other error keeps IPython's normal traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+
+from dlutils import differences, failure_display
 
 __all__ = [
     "CheckError",
@@ -48,6 +56,16 @@ Hints = Mapping[str | Symptom, str]
 
 class CheckError(AssertionError):
     """A check failed; the message is written for the student."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for a failed check (its hook for exceptions that format their own
+        traceback): the message, then where in the cell it failed. The error's ``ename`` and
+        ``evalue`` stay ``CheckError`` and the message. Never raises: on any problem, IPython's
+        usual traceback."""
+        try:
+            return failure_display.check_failure(self)
+        except Exception:
+            return failure_display.usual_traceback(self)
 
 
 def describe(value: Any, max_items: int = 6) -> str:
@@ -163,14 +181,32 @@ def _hint_lines(got: Any, expected: Any, hints: Hints | None) -> list[str]:
 
 
 def _fail(name: str, problem: str, got: Any, expected: Any, hints: Hints | None,
-          extra: str = "", shown: str | None = None) -> None:
+          extra: str = "", shown: str | None = None,
+          words: Callable[[], list[str]] | None = None) -> None:
     __tracebackhide__ = True  # IPython shows the student's call, not this frame
     lines = [f"{name}: {problem}", f"  expected: {shown or describe(expected)}",
              f"  got:      {describe(got)}"]
     if extra:
         lines.append(f"  {extra}")
-    lines += [f"  hint: {h}" for h in _hint_lines(got, expected, hints)]
+    hint_lines = _hint_lines(got, expected, hints)
+    lines += [f"  hint: {h}" for h in hint_lines]
+    if words is not None and not hint_lines:
+        try:  # words are a courtesy: they must never turn a failure into a crash
+            with np.errstate(all="ignore"):
+                lines += [f"  {w}" for w in words()]
+        except Exception:
+            pass
     raise CheckError("\n".join(lines))
+
+
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a float array if it is a number or a flat list/tuple of numbers."""
+    def number(v: Any) -> bool:
+        return isinstance(v, Real | np.number) and not isinstance(v, bool | np.bool_)
+    if number(value) or (isinstance(value, list | tuple) and value
+                         and all(number(v) for v in value)):
+        return _asarray(value, dtype=float)
+    return None
 
 
 def check_type(got: Any, types: type | tuple[type, ...], name: str = "result") -> None:
@@ -220,16 +256,25 @@ def check_close(got: Any, expected: Any, name: str = "result", *, rtol: float = 
         _fail(name, "cannot be read as numbers", got, expected, hints)
     e = _asarray(expected, dtype=float)
     if np.any(np.isnan(g)) and not np.any(np.isnan(e)):
-        _fail(name, "contains NaN (a log of 0 or a division by 0?)", got, expected, hints)
+        nan = np.argwhere(np.isnan(g))
+        spot = differences.index_text
+        where = ("" if not g.ndim else
+                 f"NaN at index {', '.join(spot(p) for p in nan)}" if len(nan) <= 3 else
+                 f"NaN in {len(nan)} of {g.size} values, the first at index {spot(nan[0])}")
+        _fail(name, "contains NaN (a log of 0 or a division by 0?)", got, expected, hints,
+              extra=where)
     close = _isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     if not np.all(close):
-        diff = np.abs(g - e)
-        worst = np.unravel_index(np.nanargmax(np.where(close, -1.0, diff)), diff.shape)
-        where = f" at index {tuple(int(i) for i in worst)}" if diff.ndim else ""
+        with np.errstate(invalid="ignore"):  # inf - inf where both are inf (and close)
+            diff = np.abs(g - e)
+        rank = np.where(close, -1.0, np.where(np.isnan(diff), np.inf, diff))
+        worst = np.unravel_index(np.argmax(rank), rank.shape)
+        where = f" at index {differences.index_text(worst)}" if diff.ndim else ""
         _fail(name, "values differ", got, expected, hints,
               extra=f"largest difference: {float(diff[worst]):.6g}{where} "
                     f"(tolerance rtol={rtol:g}, atol={atol:g}); "
-                    f"{int((~close).sum())} of {close.size} values wrong")
+                    f"{int((~close).sum())} of {close.size} values wrong",
+              words=lambda: differences.values_in_words(g, e, close, rtol, atol))
 
 
 def check_equal(got: Any, expected: Any, name: str = "result",
@@ -244,7 +289,11 @@ def check_equal(got: Any, expected: Any, name: str = "result",
             and not isinstance(got, bool)):
         _fail(name, f"expected a {type(expected).__name__}", got, expected, hints)
     if got != expected:
-        _fail(name, "wrong value", got, expected, hints)
+        g, e = _numbers(got), _numbers(expected)
+        words = None
+        if g is not None and e is not None and g.shape == e.shape:
+            words = lambda: differences.values_in_words(g, e, g == e, 0.0, 0.0)  # noqa: E731
+        _fail(name, "wrong value", got, expected, hints, words=words)
 
 
 def check_dict(got: Any, expected: Mapping[str, Any], name: str = "result", *,

@@ -152,3 +152,166 @@ def test_wrong_shape_message_states_the_shape_not_placeholder_values():
 def test_short_tuples_show_their_values():
     assert describe((20, 12288)) == "tuple (20, 12288)"
     assert describe(list(range(10))) == "list of length 10"
+
+
+# --- In words: what is wrong, when no hint explains it -------------------------------------
+
+def last_line(*args, **kwargs) -> str:
+    return fails(*args, **kwargs).splitlines()[-1].strip()
+
+
+def words(msg: str) -> list[str]:
+    """The lines after "largest difference" (or "got"): hints or words."""
+    lines = [ln.strip() for ln in msg.splitlines()]
+    start = max(i for i, ln in enumerate(lines) if ln.startswith(("largest", "got:")))
+    return lines[start + 1:]
+
+
+EXP = np.array([0.1, 0.2, 0.3, 0.4])
+
+
+def test_words_all_larger_all_smaller_mixed():
+    assert words(fails(check_close, EXP + [0.1, 0.2, 0.4, 0.9], EXP)) == [
+        "your values are all larger than expected"]
+    assert words(fails(check_close, EXP - [0.01, 0.3, 0.05, 0.2], EXP)) == [
+        "your values are all smaller than expected"]
+    assert words(fails(check_close, EXP + [0.1, -0.2, 0.3, 0.1], EXP)) == [
+        "your values are mixed: 3 too large, 1 too small"]
+    many = np.arange(100.0)
+    assert last_line(check_close, many + (many % 7 == 0), many) == \
+        "the 15 wrong values are all larger than expected"
+    assert last_line(check_close, many + (many % 7 == 0) - 2 * (many % 10 == 1), many) == \
+        "the 23 wrong values are mixed: 13 too large, 10 too small"
+
+
+def test_words_name_the_few_entries_that_differ():
+    exp = np.arange(16.0).reshape(4, 4)
+    got = exp.copy()
+    got[0, 2] += 1
+    got[1, 3] -= 2
+    assert last_line(check_close, got, exp) == \
+        "only the entries at index (0, 2), (1, 3) differ (1 too large, 1 too small)"
+    got[1, 3] += 4
+    assert last_line(check_close, got, exp) == \
+        "only the entries at index (0, 2), (1, 3) differ: both are larger than expected"
+    got = exp.copy()
+    got[3, 0] = -1.0
+    assert last_line(check_close, got, exp) == \
+        "only the entry at index (3, 0) differs: it is smaller than expected"
+
+
+def test_words_for_values_in_another_order():
+    assert words(fails(check_close, EXP[::-1], EXP)) == [
+        "your result holds the expected values in reverse order"]
+    assert words(fails(check_close, EXP[[1, 0, 2, 3]], EXP)) == [
+        "your result holds the expected values, but in another order",
+        "only the entries at index (0,), (1,) differ"]
+    square = np.arange(9.0).reshape(3, 3)
+    assert words(fails(check_close, square.T, square)) == [
+        "your result is the expected one transposed (rows and columns swapped)"]
+    cube = np.arange(8.0).reshape(2, 2, 2)
+    assert words(fails(check_close, cube.transpose(2, 1, 0).copy(), cube))[0] == \
+        "your result holds the expected values, but in another order"
+
+
+def test_words_for_a_constant_offset_a_constant_result_and_near_misses():
+    assert words(fails(check_close, EXP + 0.5, EXP)) == [
+        "every value differs by the same amount (+0.5)"]
+    assert words(fails(check_close, EXP - 1e-3, EXP)) == [
+        "every value differs by the same amount (-0.001)"]
+    assert words(fails(check_close, np.full((2, 2), 0.5), EXP.reshape(2, 2))) == [
+        "all your values are the same (0.5); the expected ones are not"]
+    assert words(fails(check_close, EXP * (1 + 1e-5), EXP, rtol=1e-7)) == [
+        "close, but not within the tolerance: relative difference up to 1e-05"]
+
+
+def test_words_for_a_single_number():
+    assert last_line(check_close, 0.8, 0.2) == \
+        "your value is larger than expected (4 times the expected value)"
+    assert last_line(check_close, np.float64(0.1), 0.2) == \
+        "your value is smaller than expected (0.5 times the expected value)"
+    assert last_line(check_close, np.array(-0.3), 0.2) == \
+        "your value is smaller than expected, with the opposite sign"
+    assert last_line(check_close, 0.2000001, 0.2, rtol=1e-9) == \
+        "your value is slightly larger than expected (relative difference 5e-07)"
+    assert last_line(check_close, np.inf, 0.2) == \
+        "your value is inf: larger than expected (an overflow?)"
+    assert last_line(check_close, 0.5, 0.0) == "your value is larger than expected"
+    assert last_line(check_close, np.array([[0.8]]), np.array([[0.2]])) == \
+        "your value is larger than expected (4 times the expected value)"
+
+
+def test_words_with_nan_and_inf():
+    exp = np.array([3.0, 1.0, 2.0])
+    assert last_line(check_close, np.array([np.inf, 1.0, 2.0]), exp) == \
+        "only the entry at index (0,) differs: it is larger than expected"
+    assert last_line(check_close, np.array([1.0, np.nan, np.nan]), exp) == \
+        "NaN at index (1,), (2,)"
+    assert last_line(check_close, np.full((4, 4), np.nan), np.ones((4, 4))) == \
+        "NaN in 16 of 16 values, the first at index (0, 0)"
+    msg = fails(check_close, np.array([np.nan, 1.0, np.inf]), np.array([3.0, np.nan, np.inf]))
+    assert "largest difference: nan at index (0,)" in msg
+    assert msg.splitlines()[-1].strip() == ("only the entries at index (0,), (1,) differ "
+                                            "(1 NaN instead of a number, 1 a number instead "
+                                            "of NaN)")
+    # inf - inf where both are inf (and equal) warns nothing on stderr
+    with np.errstate(all="raise"):
+        fails(check_close, np.array([np.inf, 2.0]), np.array([np.inf, 1.0]))
+
+
+def test_words_for_exact_comparisons():
+    assert last_line(check_equal, (1, 4, 3), (1, 4, 2)) == \
+        "only the entry at index (2,) differs: it is larger than expected"
+    assert last_line(check_equal, 2, 3) == \
+        "your value is smaller than expected (0.6667 times the expected value)"
+    assert last_line(check_equal, np.array([1, 2]), np.array([2, 1])) == \
+        "your result holds the expected values in reverse order"
+    assert last_line(check_equal, "b", "a") == "got:      str 'b'"  # no words for text
+
+
+def test_no_words_when_a_hint_explains_the_failure():
+    """The classic symptoms keep their hints, word for word, with nothing added."""
+    col = np.array([[1.0], [2.0], [3.0]])
+    assert words(fails(check_close, col * 4, col)) == [
+        "hint: Every value is off by the same factor: a missing 1/m (or an extra one)?"]
+    assert words(fails(check_close, -col, col)) == [
+        "hint: Your values have the opposite sign: check the minus signs."]
+    assert words(fails(check_close, np.zeros_like(col), col)) == [
+        "hint: Your result is all zeros: did the computation run at all?"]
+    assert words(fails(check_close, 2.0, 1.0, hints={lambda g, e: g > e: "too big"})) == [
+        "hint: too big"]
+
+
+def test_words_are_deterministic_and_short():
+    rng = np.random.default_rng(0)
+    for shape in [(), (1,), (5,), (3, 4), (2, 3, 4)]:
+        exp = rng.normal(size=shape)
+        got = exp + rng.normal(size=shape)
+        first = fails(check_close, got, exp)
+        assert first == fails(check_close, got.copy(), exp.copy())
+        assert len(words(first)) <= 2 and all(len(ln) < 120 for ln in words(first))
+
+
+# --- What IPython shows (a real kernel: test_check_display.py) -----------------------------
+
+def test_importing_the_checks_imports_no_ipython():
+    import subprocess
+    import sys
+    code = "import sys, dlutils.checks; print('IPython' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False" and out.stderr == ""
+
+
+def test_the_display_outside_ipython_and_its_fallback(monkeypatch):
+    import re
+
+    from dlutils import failure_display
+    error = CheckError("w: wrong shape (3,), expected (3, 1)\n  hint: keepdims")
+    shown = [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in error._render_traceback_()]
+    assert shown == ["Test failed: w: wrong shape (3,), expected (3, 1)", "  hint: keepdims"]
+
+    def broken(error):
+        raise RuntimeError("oops")
+    monkeypatch.setattr(failure_display, "check_failure", broken)
+    assert error._render_traceback_() == [f"CheckError: {error}"]
