@@ -5,9 +5,12 @@
     collect folder SRC | zip A ZIP | git ROSTER [--deadline WHEN]
                                      bring submissions into submitted/
     grade [A ...] [--student S] [--jobs N | --scheduler ADDRESS] [--no-sandbox] [--force]
-                                     autograde (sandboxed) and write feedback; --scheduler
-                                     grades on a Dask cluster (dlgrader.distributed)
-    export OUT | report OUT          grades as CSV/JSON; plots and a Markdown summary
+          [--exit-zero]              autograde (sandboxed) and write feedback; --scheduler
+                                     grades on a Dask cluster (dlgrader.distributed); exit 1
+                                     when a submission could not be graded
+    export OUT | report OUT [--roster CSV] [--missing-as-zero]
+                                     grades as CSV/JSON (a roster student without work:
+                                     "missing"); plots and a Markdown summary
     validate NOTEBOOK ...            the student's check, failing loudly (exit 1)
     grade-student A FOLDER [--out DIR] [--min-score P]
                                      grade one student's folder in a scratch course
@@ -21,9 +24,10 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from . import grading, pipeline, report
+from . import grading, pipeline, report, runlog
 from .sandbox import Limits
 
 __all__ = ["main"]
@@ -50,8 +54,14 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade, then print one table of this run's submissions and what needs attention.
+
+    The terminal gets the progress bar (stderr) and the summary (stdout); warnings, nbgrader's
+    log and the kernels' output go to ``grading-state/grade.log``. Exit 1 when a submission
+    ended in "error" (0 with ``--exit-zero``)."""
     args.course = args.course.resolve()
     names = _assignments(args.assignments, args.course)
+    start = time.perf_counter()
     if args.scheduler:
         from . import distributed
 
@@ -63,34 +73,120 @@ def cmd_grade(args: argparse.Namespace) -> int:
                                    _pipeline_options(args))
     else:
         states = pipeline.grade(args.course, names, args.student, _pipeline_options(args))
-    for state in sorted(states, key=lambda s: (s["assignment"], s["student"])):
-        print(f"{state['assignment']:28s} {state['student']:24s} {state['status']:7s} "
-              f"{state['error'] or ''}")
-    print(f"graded {sum(s['status'] == 'graded' for s in states)}, "
-          f"errors {sum(s['status'] == 'error' for s in states)}; "
-          f"feedback in feedback/, state in {pipeline.STATE}/")
-    return 0
+    states = sorted(states, key=lambda s: (s["assignment"], s["student"]))
+    errors = sum(s["status"] == "error" for s in states)
+    if not states:
+        print("nothing to grade: every submission is graded and unchanged (--force regrades)")
+        return 0
+    print(grade_summary(states, _run_scores(args.course, states)))
+    where = [f"feedback in feedback/, state records in {pipeline.STATE}/"]
+    if not args.scheduler:
+        where.append(f"warnings and kernel output in {pipeline.log_path(args.course)}")
+    print(f"graded {len(states) - errors}, errors {errors} in "
+          f"{time.perf_counter() - start:.0f} s; " + "; ".join(where))
+    return 1 if errors and not args.exit_zero else 0
+
+
+def _run_scores(course: Path, states: list[dict]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(score, max score) from the gradebook of each graded submission of the run."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    wanted = [(s["assignment"], s["student"]) for s in states if s["status"] == "graded"]
+    got: dict[tuple[str, str], tuple[float, float]] = {}
+    if wanted:
+        with Gradebook(grading._api(course).coursedir.db_url) as gb:
+            for assignment, student in wanted:
+                try:
+                    submission = gb.find_submission(assignment, student)
+                except MissingEntry:
+                    continue
+                got[assignment, student] = (float(submission.score),
+                                            float(submission.max_score))
+    return got
+
+
+def grade_summary(states: list[dict],
+                  scores: dict[tuple[str, str], tuple[float, float]]) -> str:
+    """The run's table (assignment, student, status, score/max, seconds) and a "needs
+    attention" section: each submission with an error, a timeout, a dead kernel, suspicious
+    code, or restored/removed cells and files, with the reasons in words."""
+    header = ["assignment", "student", "status", "score/max", "seconds"]
+    rows = []
+    for state in states:
+        got = scores.get((state["assignment"], state["student"]))
+        rows.append([state["assignment"], state["student"], state["status"],
+                     f"{got[0]:g} / {got[1]:g}" if got else "-",
+                     f"{state.get('seconds') or 0:.1f}"])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    right = {3, 4}  # numbers align right
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    out = [line(header), "  ".join("-" * w for w in widths), *map(line, rows)]
+    flagged = [(s, _attention(s)) for s in states]
+    flagged = [(s, reasons) for s, reasons in flagged if reasons]
+    out.append("")
+    if not flagged:
+        out.append("needs attention: nothing")
+        return "\n".join(out)
+    out.append(f"needs attention ({len(flagged)} of {len(states)}):")
+    for state, reasons in flagged:
+        out.append(f"  {state['assignment']} / {state['student']}")
+        out += [f"    - {_short(reason)}" for reason in reasons]
+    return "\n".join(out)
+
+
+def _attention(state: dict) -> list[str]:
+    """Why a submission needs the instructor's eyes, in words (empty: it does not)."""
+    reasons = []
+    if state["status"] == "error":
+        reasons.append(f"could not be graded: {state.get('error') or 'no message'}")
+    timeouts: dict[str, float] = {}
+    for timeout in state.get("timeouts") or []:
+        timeouts.setdefault(timeout.get("function", "?"), timeout.get("seconds", 0))
+    for function, seconds in timeouts.items():
+        reasons.append(f"{function} did not return within {seconds:g} s: its tests failed")
+    if state.get("kernel_died"):
+        reasons.append("the kernel died or was ended: the cells after that were not run")
+    findings = state.get("findings") or []
+    for finding in findings[:3]:
+        reasons.append(f"suspicious code in cell {finding.get('cell_index')}, line "
+                       f"{finding.get('line')}: {finding.get('reason')}")
+    if len(findings) > 3:
+        reasons.append(f"{len(findings) - 3} more suspicious lines (see its state record)")
+    if state.get("zeroed_cells"):
+        reasons.append(f"cells scored zero: {', '.join(state['zeroed_cells'])}")
+    reasons += state.get("notes") or []
+    return reasons
+
+
+def _short(text: str, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """nbgrader's Validator, but a failing or changed test is exit status 1."""
-    from nbgrader.validator import Validator
+    """A notebook's tests as the report card that JupyterLab's Validate shows (the student's
+    ``./course check``, dlutils.notebook_check): per graded function (or companion exercise)
+    passed, failed or not attempted yet with its points, then each failure's message and hint,
+    in plain text. Exit 1 when a test fails or is not attempted yet, a locked cell was changed,
+    a test cell is missing or a notebook cannot be read or run (nbgrader's validate exits 0)."""
+    from dlutils import notebook_check
 
-    validator = Validator(config=grading._api(grading.REPO).config)
     bad = 0
     for name in args.notebooks:
-        result = validator.validate(str(Path(name).resolve()))
-        problems = {k: v for k, v in result.items() if v}
-        if not problems:
-            print(f"{name}: all tests passed")
+        path = Path(name)
+        if not path.is_file():
+            print(f"{name}: no such notebook\n")
+            bad += 1
             continue
-        bad += 1
-        for kind, cells in problems.items():
-            print(f"{name}: {len(cells)} cell(s) {kind}")
-            for cell in cells:
-                head = cell["source"].splitlines()[0] if cell["source"] else ""
-                error = cell.get("raw_error", "").strip().splitlines()[-1:] or [""]
-                print(f"  - {head[:90]}\n    {error[0][:300]}")
+        result = notebook_check.check_notebook(path)
+        print(notebook_check.text_report(result))
+        print(f"{name}: {'all checks passed' if result.ok else 'validation failed'}\n",
+              flush=True)
+        bad += not result.ok
     return 1 if bad else 0
 
 
@@ -155,7 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("release", "selfcheck"):
         sub.add_parser(name).add_argument("assignments", nargs="*")
-    grade = sub.add_parser("grade", help="autograde submitted/ and write feedback")
+    grade = sub.add_parser(
+        "grade", help="autograde submitted/ and write feedback",
+        description="Autograde submitted/ (sandboxed) and write feedback. The terminal shows a "
+                    "progress bar, then a table of the run and what needs attention; "
+                    "warnings, nbgrader's log and the kernels' output go to "
+                    f"{pipeline.STATE}/{runlog.LOG}. Exit status 1 when a submission could "
+                    "not be graded (status error), else 0.")
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--student", action="append", help="only this student (repeatable)")
     grade.add_argument("--course", type=Path, default=grading.REPO,
@@ -164,11 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade on a Dask cluster (tcp://host:8786) instead of --jobs "
                             "local workers; needs a PostgreSQL gradebook (NNDL_DB_URL)")
     _add_grading_options(grade)
+    grade.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when a submission could not be graded (without it, "
+                            "such a run exits 1)")
     for name in ("export", "report"):
         command = sub.add_parser(name)
         command.add_argument("out", type=Path)
         command.add_argument("--course", type=Path, default=grading.REPO,
                              help="the course folder (default: this kit)")
+        report.add_roster_options(command)
     collect = sub.add_parser("collect", help="collect submissions (see python -m "
                                              "dlgrader.collect --help, ./course collect git "
                                              "--help)")
@@ -197,7 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         return cmd_grade(args)
     if args.command in ("export", "report"):
-        made = getattr(report, args.command)(args.course.resolve(), args.out)
+        try:
+            made = getattr(report, args.command)(args.course.resolve(), args.out,
+                                                 args.missing_as_zero, args.roster)
+        except report.roster.RosterError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         print(f"wrote {args.out}" if isinstance(made, dict) else f"wrote {made}")
         return 0
     if args.command == "collect":

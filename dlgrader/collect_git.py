@@ -41,6 +41,7 @@ from dlgrader.collect import (
     _plain_name,
     _source_assignments,
 )
+from dlgrader.roster import ID_COLUMNS
 
 __all__ = ["GIT_CACHE", "PROVENANCE", "GitRow", "RosterEntry", "collect_git", "main",
            "parse_deadline", "read_roster"]
@@ -53,7 +54,6 @@ GIT_CACHE = ".collect-git"
 #: Where a submission collected from git came from, next to its ``timestamp.txt``.
 PROVENANCE = "collect-git.json"
 #: Roster columns, case-insensitive: the first present of each tuple is used.
-ID_COLUMNS = ("student_id", "github_username", "roster_identifier")
 REPOSITORY_COLUMNS = ("repository", "student_repository_url", "repository_url")
 #: Seconds one clone or fetch may take.
 GIT_TIMEOUT = 300.0

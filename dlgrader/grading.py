@@ -18,7 +18,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-__all__ = ["CellScore", "make_scratch_course", "scores", "source_assignments"]
+__all__ = ["CellScore", "make_scratch_course", "release_to_exchange", "scores",
+           "source_assignments"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,3 +127,50 @@ def release(assignments: list[str]) -> None:
                 shutil.rmtree(target)
             shutil.copytree(built / name, target)
             print(f"released {name}")
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    """Whether folders ``a`` and ``b`` hold the same files with the same bytes."""
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes()
+                for p in root.rglob("*") if p.is_file()}
+    return b.is_dir() and files(a) == files(b)
+
+
+def release_to_exchange(course_root: Path = REPO, assignments: list[str] | None = None
+                        ) -> list[str]:
+    """Release each assignment of ``release/`` to nbgrader's exchange; the names released.
+
+    The formgrader shows an assignment as "released" only when it is in the exchange's outbound
+    folder (``Exchange.root``/course_id/outbound/, where ``nbgrader release_assignment`` and its
+    Release button put it); no setting makes it look at ``release/``. This runs nbgrader's own
+    release_assignment for every assignment (default: all) that has a ``source/`` and a
+    ``release/`` folder and whose exchange copy is missing or differs from ``release/``.
+    Raises RuntimeError with nbgrader's log when a release fails.
+    """
+    course_root = Path(course_root)
+
+    def forced(config: Config) -> Config:
+        config.ExchangeReleaseAssignment.force = True
+        return config
+
+    api = _api(course_root, forced)
+    if not api.exchange_is_functional:
+        raise RuntimeError(f"nbgrader's exchange is not usable for {course_root} (course_id "
+                           f"{api.course_id!r}, exchange {api.exchange_root!r})")
+    outbound = Path(api.exchange_root) / api.course_id / "outbound"
+    names = assignments if assignments is not None else sorted(
+        p.name for p in (course_root / "release").glob("*")
+        if p.is_dir() and not p.name.startswith("."))
+    released = []
+    for name in names:
+        folder = course_root / "release" / name
+        if not (folder.is_dir() and (course_root / "source" / name).is_dir()):
+            continue
+        if _same_tree(folder, outbound / name):
+            continue
+        result = api.release_assignment(name)
+        if not result["success"]:
+            raise RuntimeError(f"release_assignment {name} failed:\n{result.get('log', '')}")
+        released.append(name)
+    return released

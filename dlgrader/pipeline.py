@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -37,13 +38,14 @@ from typing import Any
 
 import nbformat
 
-from . import grading, safeguards, sandbox
+from . import feedback, grading, runlog, safeguards, sandbox
 
-__all__ = ["Options", "autograde", "configure", "generate", "grade", "selfcheck",
+__all__ = ["Options", "autograde", "configure", "generate", "grade", "log_path", "selfcheck",
            "stage_submission", "state_path"]
 
 STAGING = "grading-input"
 STATE = "grading-state"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Options:
 
 def configure(config: Any, course_root: Path, options: Options) -> Any:
     """Add the safeguards (and the sandbox) to an nbgrader config for ``course_root``."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader import preprocessors as pp
 
     config.CourseDirectory.submitted_directory = STAGING
@@ -74,9 +76,7 @@ def configure(config: Any, course_root: Path, options: Options) -> Any:
         safeguards.SafeExecute, safeguards.StderrToStdout, safeguards.FlagTampering,
         ClearMetadataPreprocessor, pp.LimitOutput, pp.SaveAutoGrades,
         pp.AssignLatePenalties, pp.CheckCellMetadata]
-    config.GenerateFeedback.preprocessors = [
-        pp.GetGrades, safeguards.HideHiddenTests, safeguards.ShortTracebacks,
-        CSSHTMLHeaderPreprocessor]
+    feedback.configure(config, course_root)  # GenerateFeedback's preprocessors and template
     config.RestoreMissingCells.release_root = str(course_root / "release")
     config.SafeExecute.timeout = options.cell_timeout
     config.SafeExecute.notebook_timeout = options.notebook_timeout
@@ -213,6 +213,7 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
                digest: str) -> dict:
     """Worker: stage, autograde and write feedback for one submission; never raises."""
     start = time.perf_counter()
+    log.info("grading %s/%s", assignment, student)
     state = {"student": student, "assignment": assignment, "status": "error", "error": None,
              "submission_sha256": digest, "seconds": 0.0, "findings": [],
              "zeroed_cells": [], "kernel_died": False, "timeouts": [], "notes": []}
@@ -237,12 +238,21 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
             state["status"] = "graded"
         except Exception as exc:  # one broken submission must not stop the run
             state["error"] = f"{type(exc).__name__}: {exc}"
+            if options.feedback:  # a page that says why, in words, and what to do
+                state["notes"] += feedback.write_ungraded_pages(course_root, assignment, student)
     for key in ("findings", "zeroed_cells", "kernel_died", "timeouts"):
         state[key] = safeguards.EVENTS[key]
     state["judge_seconds"] = round(safeguards.EVENTS["judge_seconds"], 3)
     state["notes"] += safeguards.EVENTS["notes"]
     state["seconds"] = round(time.perf_counter() - start, 3)
+    log.info("%s/%s: %s in %.1f s%s", assignment, student, state["status"], state["seconds"],
+             f" ({state['error']})" if state["error"] else "")
     return state
+
+
+def _start_worker_log(path: str) -> None:
+    """Worker initializer: its warnings, logging and output (its kernels') go to the log."""
+    runlog.start_worker(Path(path), Path(_worker_runtime()) / "output.log")
 
 
 @functools.cache
@@ -326,13 +336,18 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
     options = dataclasses.replace(
         options, prestart=options.prestart and free_core and len(todo) > options.jobs)
     states = []
+    if not todo:
+        return states
+    logfile = runlog.start(course_root / STATE)
     bar = _progress(len(todo), progress)
     # forkserver: workers start from a clean process that has already imported the grader,
     # so starting one costs little and no state of this process leaks into them.
     context = get_context("forkserver")
     context.set_forkserver_preload(["dlgrader.pipeline", "nbgrader.apps", "nbconvert"])
-    with ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=context) as pool:
-        futures = [pool.submit(_grade_one, course_root, a, s, options, d)
+    with runlog.here(logfile), ProcessPoolExecutor(
+            max_workers=max(1, options.jobs), mp_context=context,
+            initializer=_start_worker_log, initargs=(str(logfile),)) as pool:
+        futures = [pool.submit(_grade_logged, course_root, a, s, options, d)
                    for a, s, d in todo]
         for future in as_completed(futures):
             state = future.result()
@@ -341,6 +356,20 @@ def grade(course_root: Path, assignments: list[str], students: list[str] | None 
             bar.update(1)
     bar.close()
     return states
+
+
+def _grade_logged(course_root: Path, assignment: str, student: str, options: Options,
+                  digest: str) -> dict:
+    """:func:`_grade_one` in a worker set up by :func:`runlog.start_worker`; the output written
+    meanwhile (the kernels' included) then moves to the run's log."""
+    state = _grade_one(course_root, assignment, student, options, digest)
+    runlog.move_output(f"{assignment}/{student}")
+    return state
+
+
+def log_path(course_root: Path) -> Path:
+    """The log of the latest grading run (the one before it: ``grade.log.1``)."""
+    return course_root / STATE / runlog.LOG
 
 
 def _progress(total: int, enabled: bool):

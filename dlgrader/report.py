@@ -1,18 +1,24 @@
 """Export the course's grades and summarise them in a report.
 
 Every (student, assignment) pair known to the gradebook, to ``grading-state/<assignment>/`` or
-present in ``submitted/`` gets one row with a status:
+present in ``submitted/``, and every student of the course roster (:mod:`dlgrader.roster`:
+``roster.csv``, ``c.CourseDirectory.db_students``, the gradebook's students) for every assignment
+of the export (one with a submission, a state file or an entry in the gradebook) gets one row
+with a status:
 
 * ``graded``: autograded, score from the gradebook (and, when there is one, a state file saying
   so);
 * ``error``: the grading pipeline's state file says the grading failed (its message is kept);
 * ``not graded``: submitted but never graded (or graded per the state file, but absent from
-  the gradebook).
+  the gradebook);
+* ``missing``: a roster student with nothing for that assignment (no submission, no state).
 
-Scores are reported for graded rows only. CLI::
+Scores are reported for graded rows only; a missing row's score is empty, or 0 with
+``missing_as_zero`` (``--missing-as-zero``). Exporting first adds the roster's students to the
+gradebook, with their names and emails (:func:`dlgrader.roster.sync_gradebook`). CLI::
 
-    python -m dlgrader.report export OUT [--course-root ROOT]   # grades.csv, grades.json
-    python -m dlgrader.report report OUT [--course-root ROOT]   # + PNGs, report.md
+    python -m dlgrader.report export OUT [--course-root ROOT] [--roster CSV] [--missing-as-zero]
+    python -m dlgrader.report report OUT [...]   # the export, PNGs and report.md
 """
 
 from __future__ import annotations
@@ -27,14 +33,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlgrader import grading
+from dlgrader import grading, roster
 
-__all__ = ["CSV_FIELDS", "export", "function_groups", "main", "report"]
+__all__ = ["CSV_FIELDS", "STATUSES", "export", "function_groups", "histogram_figure", "main",
+           "pass_rate_figure", "report"]
 
 Pair = tuple[str, str]
 
 CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "error", "kernel_died",
               "timed_out", "findings", "zeroed_cells"]
+#: The statuses of a row, in the order of the report's summary table.
+STATUSES = ("graded", "error", "not graded", "missing")
 
 # ----------------------------------------------------------------------------- gathering
 
@@ -123,15 +132,36 @@ def _row(pair: Pair, state: dict | None, graded: dict | None, maximum: float | N
     }
 
 
-def collect_rows(course_root: Path) -> list[dict]:
-    """Every row of the export, sorted by assignment and student."""
+def collect_rows(course_root: Path, students: list[roster.Student] | None = None,
+                 missing_as_zero: bool = False) -> list[dict]:
+    """Every row of the export, sorted by assignment and student.
+
+    ``students`` is the course roster (default: :func:`dlgrader.roster.course_roster`); they and
+    the gradebook's students get a ``missing`` row (score None, or 0 with ``missing_as_zero``)
+    for each assignment of the export they have nothing for. Each row names its student
+    (``name``: "First Last" from the roster or the gradebook, else None).
+    """
     course_root = Path(course_root)
-    graded, maxima = _gradebook(_db_url(course_root))
+    db_url = _db_url(course_root)
+    graded, maxima = _gradebook(db_url)
     states = _states(course_root)
     submitted = _submitted(course_root)
-    pairs = sorted(set(graded) | set(states) | submitted, key=lambda p: (p[1], p[0]))
-    return [_row(p, states.get(p), graded.get(p), maxima.get(p[1]), p in submitted)
-            for p in pairs]
+    if students is None:
+        students = roster.course_roster(course_root)
+    everyone = {s.student_id: s for s in roster.merge(students, roster.gradebook_students(db_url))}
+    known = set(graded) | set(states) | submitted
+    assignments = {a for _, a in known} | set(maxima)
+    pairs = known | {(student, a) for student in everyone for a in assignments}
+    rows = []
+    for pair in sorted(pairs, key=lambda p: (p[1], p[0])):
+        row = _row(pair, states.get(pair), graded.get(pair), maxima.get(pair[1]),
+                   pair in submitted)
+        if pair not in known:
+            row.update(status="missing", score=0.0 if missing_as_zero else None)
+        student = everyone.get(pair[0])
+        row["name"] = student.name if student else None
+        rows.append(row)
+    return rows
 
 
 # ----------------------------------------------------------------------------- export
@@ -152,13 +182,24 @@ def _write_csv(rows: list[dict], path: Path) -> None:
             writer.writerow(flat)
 
 
-def export(course_root: Path, out_dir: Path) -> dict:
-    """Write ``grades.csv`` and ``grades.json`` to ``out_dir``; return the JSON document."""
+def export(course_root: Path, out_dir: Path, missing_as_zero: bool = False,
+           roster_path: Path | None = None) -> dict:
+    """Write ``grades.csv`` and ``grades.json`` to ``out_dir``; return the JSON document.
+
+    The course roster (``roster_path``, else the course's ``roster.csv`` when it exists, and
+    ``db_students``) is added to the gradebook first (names for the formgrader); its students
+    without work get ``missing`` rows, scored 0 with ``missing_as_zero`` (else empty).
+    :class:`dlgrader.roster.RosterError` when the roster cannot be used.
+    """
     out_dir = Path(out_dir)
+    students = roster.course_roster(course_root, roster_path)
+    roster.sync_gradebook(course_root, students)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = collect_rows(course_root)
+    rows = collect_rows(course_root, students, missing_as_zero)
     document = {"generated": datetime.now(UTC).isoformat(timespec="seconds"),
-                "course_root": str(Path(course_root).resolve()), "rows": rows}
+                "course_root": str(Path(course_root).resolve()),
+                "missing_as_zero": missing_as_zero,
+                "roster": [s.student_id for s in students], "rows": rows}
     _write_csv(rows, out_dir / "grades.csv")
     (out_dir / "grades.json").write_text(json.dumps(document, indent=2) + "\n")
     return document
@@ -168,11 +209,14 @@ def export(course_root: Path, out_dir: Path) -> dict:
 
 
 def _nbgrader_cells(course_root: Path, assignment: str) -> Iterable[tuple[str, dict]]:
-    """(notebook name, nbgrader metadata) of every nbgrader cell of the source notebooks."""
-    folder = Path(course_root) / "source" / assignment
-    for path in sorted(folder.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    """(notebook name, nbgrader metadata) of every nbgrader cell of the source notebooks (else
+    of the released ones, which keep the metadata), in notebook order."""
+    for kind in ("source", "release"):
+        folder = Path(course_root) / kind / assignment
+        paths = [p for p in sorted(folder.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
+        if paths:
+            break
+    for path in paths:
         for cell in json.loads(path.read_text()).get("cells", []):
             meta = cell.get("metadata", {}).get("nbgrader")
             if meta and meta.get("grade_id"):
@@ -183,7 +227,8 @@ def function_groups(course_root: Path, assignment: str) -> dict[tuple[str, str],
     """Map each graded cell (notebook, grade_id) of the source to its function.
 
     The functions are the solution cells ``<function>_solution``; a graded cell belongs to the
-    longest function name its grade_id starts with (else it is a group of its own).
+    longest function name its grade_id starts with (else it is a group of its own). The map is in
+    notebook order, so its functions come in the order of their first graded cell.
     """
     cells = list(_nbgrader_cells(course_root, assignment))
     functions: dict[str, list[str]] = {}
@@ -210,7 +255,8 @@ def _groups_for(course_root: Path, assignment: str, rows: list[dict]
 
 def pass_rates(groups: dict[tuple[str, str], str], graded: list[dict]
                ) -> list[tuple[str, list[str], int]]:
-    """(function, its grade_ids, number of graded rows with full marks on all of them)."""
+    """(function, its grade_ids, number of graded rows with full marks on all of them), in
+    the order of ``groups`` (notebook order: the first graded cell of each function)."""
     notebooks = {nb for nb, _ in groups}
     members: dict[str, list[tuple[str, str]]] = {}
     for key, function in groups.items():
@@ -228,6 +274,11 @@ def pass_rates(groups: dict[tuple[str, str], str], graded: list[dict]
 
 # ----------------------------------------------------------------------------- figures
 
+#: Font sizes (points) of the figures; saved at DPI dots per inch.
+STYLE = {"font.size": 11, "figure.titlesize": 13, "axes.titlesize": 12, "axes.labelsize": 11,
+         "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
+DPI = 150
+
 
 def _figure(width: float, height: float):
     """A matplotlib Figure drawn by the Agg canvas (no pyplot, no global backend)."""
@@ -239,46 +290,127 @@ def _figure(width: float, height: float):
     return fig
 
 
+def _fit_title(fig, title, smallest: float = 8.0) -> None:
+    """Shrink ``title`` (the figure's suptitle) until it lies inside the figure (down to
+    ``smallest`` points), then wrap its lines."""
+    import textwrap
+
+    for _ in range(4):
+        fig.canvas.draw()
+        box = title.get_window_extent()
+        if box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1:
+            return
+        ratio = 0.95 * fig.bbox.width / box.width
+        if title.get_fontsize() > smallest:
+            title.set_fontsize(max(smallest, title.get_fontsize() * ratio))
+        else:
+            lines = title.get_text().split("\n")
+            width = max(10, int(max(len(line) for line in lines) * ratio))
+            title.set_text("\n".join(textwrap.fill(line, width, break_on_hyphens=False)
+                                     for line in lines))
+
+
 def _percent(row: dict) -> float:
     """A graded row's score in % of its max score."""
     return 100.0 * row["score"] / row["max_score"] if row["max_score"] else 0.0
 
 
-def score_histogram(assignment: str, graded: list[dict], path: Path) -> Path:
-    """PNG: distribution of the scores (% of max) in % of graded students."""
-    fig = _figure(6, 3.5)
-    ax = fig.add_subplot()
+def _wrap_label(label: str, width: int = 36) -> str:
+    """A function label on two lines when long ("notebook: function" breaks after ': ')."""
+    if len(label) <= width or ": " not in label:
+        return label
+    head, _, tail = label.partition(": ")
+    return f"{head}:\n{tail}"
+
+
+def histogram_figure(assignment: str, graded: list[dict], missing: int = 0):
+    """The figure of :func:`score_histogram` (a matplotlib Figure)."""
+    import matplotlib
+
     values = [_percent(r) for r in graded]
-    if values:
-        ax.hist(values, bins=[10 * i for i in range(11)], weights=[100 / len(values)] * len(values),
-                edgecolor="black")
-    else:
-        ax.text(50, 50, "no graded submissions", ha="center", va="center")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("score (% of the maximum)")
-    ax.set_ylabel("students (% of graded)")
-    ax.set_title(f"{assignment}: scores of {len(values)} graded submission(s)")
-    ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=100)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(7.5, 4.5)
+        ax = fig.add_subplot()
+        top = 100.0
+        if values:
+            shares, _, bars = ax.hist(values, bins=[10 * i for i in range(11)],
+                                      weights=[100 / len(values)] * len(values),
+                                      color="tab:blue", edgecolor="black")
+            top = min(100.0, 10.0 * ((max(shares) + 14) // 10))
+            for bar, share in zip(bars, shares, strict=True):
+                if share:  # how many students, above the bar
+                    ax.annotate(f"{round(share * len(values) / 100)}",
+                                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                                xytext=(0, 2), textcoords="offset points", ha="center",
+                                va="bottom", fontsize=9)
+            median = statistics.median(values)
+            ax.axvline(median, color="black", linestyle="--", linewidth=1.2,
+                       label=f"median {median:.0f}%")
+            ax.legend(loc="upper left")
+        else:
+            ax.text(50, 50, "no graded submissions", ha="center", va="center")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, top)
+        ax.set_xticks(range(0, 101, 10))
+        ax.set_xlabel("score (% of the maximum)")
+        ax.set_ylabel("% of graded students (count on each bar)")
+        ax.grid(alpha=0.3)
+        ax.set_axisbelow(True)
+        note = f", {missing} missing" if missing else ""
+        _fit_title(fig, fig.suptitle(
+            f"{assignment}\nscores of {len(values)} graded submission(s){note}"))
+    return fig
+
+
+def pass_rate_figure(assignment: str, rates: list[tuple[str, list[str], int]], n: int):
+    """The figure of :func:`pass_rate_chart`: the functions top to bottom in notebook order."""
+    import matplotlib
+
+    labels = [_wrap_label(label) for label, _, _ in rates]
+    longest = max((len(line) for label in labels for line in label.split("\n")), default=10)
+    lines = sum(label.count("\n") + 1 for label in labels)
+    values = [100 * passed / n if n else 0.0 for _, _, passed in rates]
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(max(7.5, 4.0 + 0.085 * longest), 1.9 + 0.42 * max(lines, 2))
+        ax = fig.add_subplot()
+        positions = list(range(len(rates)))
+        ax.barh(positions, values, color="tab:green", height=0.65)
+        ax.set_yticks(positions, labels)
+        ax.set_ylim(max(len(rates), 1) - 0.5, -0.5)  # the notebook's first function on top
+        for y, value, (_, _, passed) in zip(positions, values, rates, strict=True):
+            inside = value > 78  # the label inside a long bar, in white
+            ax.text(value - 1 if inside else value + 1, y,
+                    f"{value:.0f}% ({passed}/{n})" if n else "–",
+                    ha="right" if inside else "left", va="center", fontsize=9,
+                    color="white" if inside else "black")
+        if not rates:
+            ax.text(50, 0, "no graded cells", ha="center", va="center")
+        ax.set_xlim(0, 100)
+        ax.set_xticks(range(0, 101, 20))
+        ax.set_xlabel("students with full marks on the function (% of graded)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        _fit_title(fig, fig.suptitle(
+            f"{assignment}\npass rate per graded function, in notebook order (n = {n})"))
+    return fig
+
+
+def score_histogram(assignment: str, graded: list[dict], path: Path, missing: int = 0) -> Path:
+    """PNG: distribution of the scores (% of max) in % of graded students."""
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        histogram_figure(assignment, graded, missing).savefig(path, dpi=DPI)
     return path
 
 
 def pass_rate_chart(assignment: str, rates: list[tuple[str, list[str], int]], n: int,
                     path: Path) -> Path:
     """PNG: per graded function, % of graded students with full marks on all its cells."""
-    fig = _figure(6, 1.2 + 0.4 * max(len(rates), 1))
-    ax = fig.add_subplot()
-    labels = [label for label, _, _ in rates]
-    values = [100 * passed / n if n else 0.0 for _, _, passed in rates]
-    ax.barh(labels, values, color="tab:green")
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("pass rate (% of graded students)")
-    ax.set_ylabel("graded function")
-    ax.set_title(f"{assignment}: pass rate per graded function (n = {n})")
-    ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path, dpi=100)
+    import matplotlib
+
+    with matplotlib.rc_context(STYLE):
+        pass_rate_figure(assignment, rates, n).savefig(path, dpi=DPI)
     return path
 
 
@@ -307,7 +439,7 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 def _stats(rows: list[dict]) -> list[object]:
     """Summary cells of one assignment: counts, mean and median score."""
     graded = [r for r in rows if r["status"] == "graded"]
-    count = {s: sum(r["status"] == s for r in rows) for s in ("graded", "error", "not graded")}
+    count = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
     scores = [r["score"] for r in graded]
     maximum = next((r["max_score"] for r in rows if r["max_score"] is not None), None)
 
@@ -318,8 +450,8 @@ def _stats(rows: list[dict]) -> list[object]:
 
     mean = statistics.fmean(scores) if scores else None
     median = statistics.median(scores) if scores else None
-    return [rows[0]["assignment"], len(rows), count["graded"], count["error"],
-            count["not graded"], _num(maximum), show(mean), show(median)]
+    return [rows[0]["assignment"], len(rows), *(count[s] for s in STATUSES), _num(maximum),
+            show(mean), show(median)]
 
 
 def _assignment_section(course_root: Path, assignment: str, rows: list[dict],
@@ -327,7 +459,8 @@ def _assignment_section(course_root: Path, assignment: str, rows: list[dict],
     """Figures and the per-function table of one assignment."""
     graded = [r for r in rows if r["status"] == "graded"]
     rates = pass_rates(_groups_for(course_root, assignment, rows), graded)
-    hist = score_histogram(assignment, graded, out_dir / f"{assignment}_scores.png")
+    missing = sum(r["status"] == "missing" for r in rows)
+    hist = score_histogram(assignment, graded, out_dir / f"{assignment}_scores.png", missing)
     chart = pass_rate_chart(assignment, rates, len(graded), out_dir / f"{assignment}_functions.png")
     n = len(graded)
     table = [[label, ", ".join(ids), f"{passed}/{n}", f"{100 * passed / n:.1f}%" if n else "–"]
@@ -336,6 +469,20 @@ def _assignment_section(course_root: Path, assignment: str, rows: list[dict],
             f"![pass rate per function of {assignment}]({chart.name})", "",
             *(_table(["function", "graded cells", "full marks", "pass rate"], table) if table
               else ["No graded cells found.", ""])]
+
+
+def _missing(rows: list[dict], roster_ids: list[str] | None = None) -> list[str]:
+    """The roster's students without work, and students with work absent from the roster."""
+    missing = [[r["assignment"], r["student"], r.get("name") or "", _num(r["score"])]
+               for r in rows if r["status"] == "missing"]
+    lines = ["## Missing work", ""]
+    lines += (_table(["assignment", "student", "name", "score"], missing) if missing
+              else ["Every student of the roster has work for every assignment.", ""])
+    strangers = sorted({r["student"] for r in rows} - set(roster_ids or []))
+    if roster_ids and strangers:
+        lines += [f"Not on the roster: {_md(', '.join(strangers))} (a typo in a student "
+                  "id shows up here and as a missing row).", ""]
+    return lines
 
 
 def _problems(rows: list[dict]) -> list[str]:
@@ -354,6 +501,13 @@ def _problems(rows: list[dict]) -> list[str]:
                   "student's reach): read the cells named here.", "",
                   *_table(["assignment", "student", "suspicious code (cell, line: reason)",
                            "did not return in time", "kernel died"], flagged)]
+    noted = [[r["assignment"], r["student"], "; ".join(r.get("notes") or [])]
+             for r in rows if r.get("notes")]
+    if noted:
+        lines += ["## Grader's notes", "",
+                  "What the grader restored, removed or cut before grading (edited or deleted "
+                  "locked cells, shipped code, renamed notebooks, long output).", "",
+                  *_table(["assignment", "student", "notes"], noted)]
     return lines
 
 
@@ -365,30 +519,36 @@ def _suspicious(row: dict) -> str:
     return "; ".join(shown) + more if shown else str(row["findings"] or "")
 
 
-def markdown(course_root: Path, rows: list[dict], out_dir: Path) -> str:
-    """The report's Markdown (writes the figures it links to into ``out_dir``)."""
+def markdown(course_root: Path, rows: list[dict], out_dir: Path,
+             roster_ids: list[str] | None = None) -> str:
+    """The report's Markdown (writes the figures it links to into ``out_dir``); ``roster_ids``:
+    the students of the roster file, to name those with work who are not in it."""
     by_assignment: dict[str, list[dict]] = {}
     for row in rows:
         by_assignment.setdefault(row["assignment"], []).append(row)
     lines = ["# Grading report", "",
-             f"{len(rows)} submission(s) in {len(by_assignment)} assignment(s), "
-             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "",
-             *_table(["assignment", "rows", "graded", "errors", "not graded", "max score",
-                      "mean score", "median score"],
+             f"{len(rows)} row(s) (student and assignment), "
+             f"{sum(r['status'] == 'missing' for r in rows)} of them missing, in "
+             f"{len(by_assignment)} assignment(s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+             "Mean and median are of the graded submissions.", "",
+             *_table(["assignment", "rows", "graded", "errors", "not graded", "missing",
+                      "max score", "mean score", "median score"],
                      [_stats(r) for r in by_assignment.values()])]
     for assignment, group in by_assignment.items():
         lines += _assignment_section(course_root, assignment, group, out_dir)
-    return "\n".join(lines + _problems(rows)).rstrip() + "\n"
+    return "\n".join(lines + _missing(rows, roster_ids) + _problems(rows)).rstrip() + "\n"
 
 
-def report(course_root: Path, out_dir: Path) -> Path:
-    """Export (``grades.csv``/``.json``), draw the figures and write ``report.md``; its path.
+def report(course_root: Path, out_dir: Path, missing_as_zero: bool = False,
+           roster_path: Path | None = None) -> Path:
+    """Export (``grades.csv``/``.json``, see :func:`export`), draw the figures and write
+    ``report.md``; its path.
 
     With ``GITHUB_STEP_SUMMARY`` set, the Markdown is appended to that file too.
     """
     out_dir = Path(out_dir)
-    rows = export(course_root, out_dir)["rows"]
-    text = markdown(Path(course_root), rows, out_dir)
+    document = export(course_root, out_dir, missing_as_zero, roster_path)
+    text = markdown(Path(course_root), document["rows"], out_dir, document["roster"])
     path = out_dir / "report.md"
     path.write_text(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -412,14 +572,28 @@ def main(argv: list[str] | None = None) -> int:
                        ("report", "export, draw the figures, write report.md")):
         cmd = sub.add_parser(name, parents=[common], help=text)
         cmd.add_argument("out", type=Path)
+        add_roster_options(cmd)
     args = parser.parse_args(argv)
     root = getattr(args, "course_root", grading.REPO)
-    if args.command == "export":
-        rows = export(root, args.out)["rows"]
-        print(f"{len(rows)} row(s) written to {args.out / 'grades.csv'} and grades.json")
-    else:
-        print(report(root, args.out))
+    try:
+        if args.command == "export":
+            rows = export(root, args.out, args.missing_as_zero, args.roster)["rows"]
+            print(f"{len(rows)} row(s) written to {args.out / 'grades.csv'} and grades.json")
+        else:
+            print(report(root, args.out, args.missing_as_zero, args.roster))
+    except roster.RosterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def add_roster_options(parser: argparse.ArgumentParser) -> None:
+    """--roster and --missing-as-zero, for the export and report commands."""
+    parser.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                        help="the course roster: student_id,first_name,last_name,email "
+                             "(default: roster.csv of the course folder, when it exists)")
+    parser.add_argument("--missing-as-zero", action="store_true",
+                        help="score 0 for a roster student's missing work (default: empty)")
 
 
 if __name__ == "__main__":

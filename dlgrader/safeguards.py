@@ -2,7 +2,10 @@
 
 Sanitising (before execution):
 - :class:`RestoreMissingCells` puts back locked and test cells a student deleted (nbgrader
-  would leave them "needing manual grade" forever), in their released position.
+  would leave them "needing manual grade" forever), in their released position, and names
+  the ones a student edited (nbgrader's OverwriteCells restores those silently): a note in
+  the state record and a markdown note above the cell, in the autograded notebook and the
+  feedback.
 
 Autograding (around execution):
 - :class:`SafeExecute` runs the student's cells in the kernel (sandboxed when configured) and
@@ -44,7 +47,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_locked, is_solution
+from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution
 from traitlets import Bool, Integer, Unicode
 
 from . import cheats, judge, sandbox
@@ -105,7 +108,11 @@ class GradeWithTheKit(NbGraderPreprocessor):
 
 
 class RestoreMissingCells(NbGraderPreprocessor):
-    """Re-insert deleted locked/test cells from the released notebook, in their place."""
+    """Re-insert deleted locked/test cells from the released notebook, in their place, and
+    name the locked/test cells the submission changed (nbgrader's OverwriteCells, which runs
+    after this, restores those silently). Each restored cell gets a note in the state record
+    and a markdown note just above it, which the autograded notebook and the student's
+    feedback show."""
 
     release_root = Unicode("", help="the course's release/ folder").tag(config=True)
 
@@ -116,6 +123,7 @@ class RestoreMissingCells(NbGraderPreprocessor):
         if not self.release_root or not template.is_file():
             return nb, resources
         released = nbformat.read(template, as_version=4)
+        self._note_edited(nb, released, _graded_sources(info))
         present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
         position = {c.metadata.get("nbgrader", {}).get("grade_id"): i
                     for i, c in enumerate(nb.cells)}
@@ -125,14 +133,112 @@ class RestoreMissingCells(NbGraderPreprocessor):
             if grade_id in present:
                 insert_at = nb.cells.index(nb.cells[position[grade_id]]) + 1
                 continue
-            if grade_id and (is_grade(cell) or is_locked(cell)) and not is_solution(cell):
-                nb.cells.insert(insert_at, cell)
+            if _restorable(cell):
+                nb.cells.insert(insert_at, _note_cell(
+                    f"this {_kind(cell)} was missing from the submission: it was put "
+                    "back as released" + (" and graded." if is_grade(cell) else ".")))
+                nb.cells.insert(insert_at + 1, cell)
                 position = {c.metadata.get("nbgrader", {}).get("grade_id"): i
                             for i, c in enumerate(nb.cells)}
                 present.add(grade_id)
-                insert_at += 1
+                insert_at += 2
                 EVENTS["notes"].append(f"restored deleted cell {grade_id}")
         return nb, resources
+
+    @staticmethod
+    def _note_edited(nb: NotebookNode, released: NotebookNode,
+                     graded: dict[str, tuple[str, str]]) -> None:
+        """Note each locked/test cell whose source, type or points differ from the release
+        (OverwriteCells will put back the gradebook's cell: the released one with its hidden
+        tests). A cell exactly as the gradebook holds it (a source notebook submitted, as the
+        self-check does) is not changed."""
+        originals = {c.metadata.nbgrader["grade_id"]: c for c in released.cells
+                     if _restorable(c)}
+        cells = []
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            original = originals.get(grade_id)
+            changed = None if original is None else _changed(
+                cell, original, graded.get(grade_id))
+            if changed:
+                grade_id = original.metadata.nbgrader["grade_id"]
+                kind = _kind(original)
+                if changed == EARLIER_RELEASE:
+                    EVENTS["notes"].append(
+                        f"replaced the {kind} {grade_id} by the current release (the "
+                        "submission held an earlier released version of it)")
+                    text = (f"this {kind} was replaced by its current released version before "
+                            "grading (the submission held an earlier one).")
+                else:
+                    EVENTS["notes"].append(
+                        f"restored the {kind} {grade_id} (the submission had changed {changed})")
+                    text = (f"the submission had changed this {kind}: it was restored as "
+                            "released" + (" and graded as such" if is_grade(original) else "")
+                            + " (the change was not used).")
+                cells.append(_note_cell(text))
+            cells.append(cell)
+        nb.cells = cells
+
+
+EARLIER_RELEASE = "an earlier release"
+
+
+def _restorable(cell: NotebookNode) -> bool:
+    """A released cell that nbgrader keeps as released: a locked or test cell, no solution."""
+    return bool(cell.metadata.get("nbgrader", {}).get("grade_id")) and (
+        is_grade(cell) or is_locked(cell)) and not is_solution(cell)
+
+
+def _kind(cell: NotebookNode) -> str:
+    return "test cell" if is_grade(cell) else f"locked {cell.cell_type} cell"
+
+
+def _graded_sources(info: dict) -> dict[str, tuple[str, str]]:
+    """grade_id -> (source, cell type) of the notebook's cells in the gradebook (what
+    OverwriteCells restores); empty when the gradebook does not know the notebook."""
+    from nbgrader.api import Gradebook
+
+    if not info.get("db_url"):
+        return {}
+    try:
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            return {c.name: (c.source, c.cell_type) for c in notebook.source_cells}
+    except Exception:  # no such notebook or assignment (yet): compare with the release only
+        return {}
+
+
+def _changed(cell: NotebookNode, original: NotebookNode,
+             graded: tuple[str, str] | None = None) -> str | None:
+    """What the submission changed in a released locked/test cell, in words; None when it is
+    as released (or as the gradebook holds it); :data:`EARLIER_RELEASE` when it differs but
+    still matches the checksum it was released with (the release was regenerated after it
+    was handed out)."""
+    meta = cell.metadata.get("nbgrader", {})
+    edited = ((cell.source, cell.cell_type) != (original.source, original.cell_type)
+              and (cell.source, cell.cell_type) != graded)
+    if edited:
+        try:
+            intact = meta.get("checksum") == compute_checksum(cell)
+        except Exception:  # metadata too broken to compute a checksum from
+            intact = False
+        if not intact:
+            return "it"
+    if is_grade(original):
+        want, got = original.metadata.nbgrader.get("points"), meta.get("points")
+        try:
+            if float(got) != float(want):
+                return f"its points from {float(want):g} to {float(got):g}"
+        except (TypeError, ValueError):
+            return "its points"
+    return EARLIER_RELEASE if edited else None
+
+
+def _note_cell(text: str) -> NotebookNode:
+    """A markdown note from the grader (no nbgrader metadata: it is not graded)."""
+    cell = nbformat.v4.new_markdown_cell(f"> **Note from the grader:** {text}")
+    cell.metadata["tags"] = ["grader-note"]
+    return cell
 
 
 class SafeExecute(Execute):

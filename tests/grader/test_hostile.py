@@ -290,10 +290,12 @@ def test_timeouts_explained(graded, name):
 
 @pytest.mark.slow
 def test_grader_survives_and_nothing_is_touched(graded):
-    """The command succeeds; source and submissions are unchanged, no connection reached the
+    """The command finishes, with exit status 1 because the malformed notebook could not be
+    graded (and is named); source and submissions are unchanged, no connection reached the
     host, and every submission has a state record."""
     run = graded["run"]
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "needs attention" in run.stdout and "malformed_json" in run.stdout
     assert graded["source_before"] == graded["source_after"]
     assert graded["submitted_before"] == graded["submitted_after"]
     assert CONNECTIONS == []
