@@ -251,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("release", "selfcheck"):
         sub.add_parser(name).add_argument("assignments", nargs="*")
+    exchange = sub.add_parser("release-exchange", help="release release/ to nbgrader's "
+                              "exchange (the formgrader then shows the assignments as released)")
+    exchange.add_argument("assignments", nargs="*")
+    exchange.add_argument("--course", type=Path, default=grading.REPO,
+                          help="the course folder (default: this kit)")
     grade = sub.add_parser(
         "grade", help="autograde submitted/ and write feedback",
         description="Autograde submitted/ (sandboxed) and write feedback. The terminal shows a "
@@ -297,6 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "release":
         grading.release(_assignments(args.assignments))
+        return 0
+    if args.command == "release-exchange":
+        try:
+            names = grading.release_to_exchange(args.course.resolve(), args.assignments or None)
+        except RuntimeError as failed:
+            print(f"error: {failed}", file=sys.stderr)
+            return 1
+        print(f"released to the exchange: {', '.join(names)}" if names
+              else "the exchange already holds release/")
         return 0
     if args.command == "selfcheck":
         return 0 if pipeline.selfcheck(_assignments(args.assignments)) else 1
