@@ -176,25 +176,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _lab_starts(kit: Path) -> None:
+def _lab_starts(kit: Path, log: Path) -> str:
+    """./course lab serves the workspace and runs a kernel; return what it printed."""
     port, token = _free_port(), "student-kit-test"
-    lab = subprocess.Popen([str(kit / "course"), "lab", "--no-browser", f"--port={port}",
-                            f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"],
-                           cwd=kit, env=_student_env(), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        lab = subprocess.Popen([str(kit / "course"), "lab", "--no-browser", f"--port={port}",
+                                f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1"],
+                               cwd=kit, env=_student_env(), stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/{A1}"
-                                            f"?token={token}", timeout=5) as reply:
+                with urllib.request.urlopen(f"{base}/api/contents/{A1}?token={token}",
+                                            timeout=5) as reply:
                     assert reply.status == 200
                     assert A1_NB in reply.read().decode()
                     break
             except OSError:
-                assert lab.poll() is None, lab.stdout.read().decode()
+                assert lab.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
                 time.sleep(1)
+        # a kernel, as opening a notebook starts one: it says nothing in the terminal
+        started = urllib.request.Request(f"{base}/api/kernels?token={token}", method="POST",
+                                         data=b'{"name": "python3"}')
+        with urllib.request.urlopen(started, timeout=30) as reply:
+            assert reply.status == 201
+        deadline = time.monotonic() + 60
+        while "Kernel started" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(1)
+        time.sleep(5)  # what the kernel prints on start-up
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         try:
@@ -202,7 +215,7 @@ def _lab_starts(kit: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(lab.pid, signal.SIGKILL)
             lab.wait()
-        lab.stdout.close()
+    return log.read_text()
 
 
 @pytest.mark.slow
@@ -225,13 +238,15 @@ def test_a_student_uses_a_fresh_copy(kit, tmp_path):
     assert blank.returncode == 1, blank.stdout + blank.stderr
     assert "not attempted yet" in blank.stdout and "Traceback" not in blank.stdout
 
-    _lab_starts(fresh)
+    printed = _lab_starts(fresh, tmp_path / "lab1.log")
+    # no warnings in what the student reads (unencrypted kernels, a missing nbgrader config)
+    assert "WARNING" not in printed and "encryption" not in printed, printed
     mine = fresh / "workspace" / A1 / A1_NB
     assert mine.is_file() and (fresh / "workspace" / "companions").is_dir()
     nbformat.write(filled(fresh / "assignments" / A1 / A1_NB, REPO / "source" / A1 / A1_NB),
                    mine)
     before = mine.read_bytes()
-    _lab_starts(fresh)
+    _lab_starts(fresh, tmp_path / "lab2.log")
     assert mine.read_bytes() == before, "./course lab overwrote the student's work"
 
     solved = _course(fresh, "check", f"workspace/{A1}/{A1_NB}")
