@@ -73,8 +73,11 @@ def test_kit_holds_what_students_need_and_nothing_of_the_grader(kit):
     for forbidden in ("source", "dlgrader", "studentkit", "tests", "submitted", "autograded",
                       "feedback", "exchange", "benchmarks", "tools"):
         assert not (kit / forbidden).exists(), forbidden
-    assert not [n for n in names if n.endswith(".db") or "gradebook" in n
-                or n.endswith("nbgrader_config.py")]
+    assert not [n for n in names if n.endswith(".db") or "gradebook" in n]
+    # the instructor's nbgrader configuration stays here; the student's sets nothing
+    configs = [n for n in names if n.endswith("nbgrader_config.py")]
+    assert configs == ["dlutils/student_config/nbgrader_config.py"], configs
+    assert all(line.startswith("#") for line in (kit / configs[0]).read_text().splitlines())
     every_assignment = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
     assert sorted(p.name for p in (kit / "assignments").iterdir()) == every_assignment
     # the student's commands only
