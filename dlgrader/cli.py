@@ -217,9 +217,10 @@ def grade_student(assignment: str, folder: Path, out: Path, options: pipeline.Op
                   "notes": state["notes"], "findings": state["findings"], "functions": []}
         if state["status"] == "graded":
             result["functions"] = function_table(root, assignment, "student")
-            feedback = root / "feedback" / "student" / assignment
-            if feedback.is_dir():
-                shutil.copytree(feedback, out / "feedback", dirs_exist_ok=True)
+        # graded or not: a page per notebook (one that says why, when it could not be graded)
+        feedback = root / "feedback" / "student" / assignment
+        if feedback.is_dir():
+            shutil.copytree(feedback, out / "feedback", dirs_exist_ok=True)
     score = sum(f["score"] for f in result["functions"])
     best = sum(f["max_score"] for f in result["functions"])
     result.update(score=score, max_score=best)

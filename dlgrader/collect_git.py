@@ -17,7 +17,6 @@ CLI (also ``./course collect git``)::
 from __future__ import annotations
 
 import argparse
-import csv
 import fnmatch
 import json
 import logging
@@ -41,7 +40,7 @@ from dlgrader.collect import (
     _plain_name,
     _source_assignments,
 )
-from dlgrader.roster import ID_COLUMNS
+from dlgrader.roster import ID_COLUMNS, read_table
 
 __all__ = ["GIT_CACHE", "PROVENANCE", "GitRow", "RosterEntry", "collect_git", "main",
            "parse_deadline", "read_roster"]
@@ -169,14 +168,7 @@ def read_roster(path: Path, id_column: str | None = None) -> list[RosterEntry]:
     repository paths are made absolute, relative to the roster's folder.
     """
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = {name.strip().lower(): name for name in reader.fieldnames or []
-                       if name is not None}
-            rows = [(reader.line_num, row) for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise ValueError(f"cannot read roster {path}: {error}") from None
+    columns, rows = read_table(path)  # RosterError is a ValueError
     if id_column is not None:
         id_key = id_column.strip().lower()
         if id_key not in columns:

@@ -234,7 +234,11 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
                 state["log"] = result["log"][-6000:]
                 raise RuntimeError(_last_error(result["log"]))
             if options.feedback:
-                api.generate_feedback(assignment, student, force=True)
+                written = api.generate_feedback(assignment, student, force=True)
+                if not written["success"]:
+                    state["log"] = written["log"][-6000:]
+                    raise RuntimeError("the feedback could not be written: "
+                                       + _last_error(written["log"]))
             state["status"] = "graded"
         except Exception as exc:  # one broken submission must not stop the run
             state["error"] = f"{type(exc).__name__}: {exc}"

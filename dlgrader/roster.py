@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-__all__ = ["COLUMNS", "ROSTER_FILE", "RosterError", "Student", "config_students",
+__all__ = ["COLUMNS", "read_table", "ROSTER_FILE", "RosterError", "Student", "config_students",
            "course_roster", "gradebook_students", "merge", "read_roster", "sync_gradebook",
            "write_roster"]
 
@@ -81,17 +81,23 @@ def _clean(value: object) -> str | None:
     return text or None
 
 
-def read_roster(path: Path) -> list[Student]:
-    """The students of the roster CSV ``path``, in file order; RosterError when unusable."""
-    path = Path(path)
+def read_table(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
+    """A roster CSV's columns (lower-cased name -> name in the file) and its rows with their
+    line numbers; RosterError when the file cannot be read."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = {name.strip().lower(): name for name in reader.fieldnames or []
                        if name is not None}
-            rows = [(reader.line_num, row) for row in reader]
+            return columns, [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RosterError(f"cannot read roster {path}: {error}") from None
+
+
+def read_roster(path: Path) -> list[Student]:
+    """The students of the roster CSV ``path``, in file order; RosterError when unusable."""
+    path = Path(path)
+    columns, rows = read_table(path)
     id_column = next((c for c in ID_COLUMNS if c in columns), None)
     if id_column is None:
         raise RosterError(
