@@ -316,7 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "selfcheck":
         return 0 if pipeline.selfcheck(_assignments(args.assignments)) else 1
     if args.command == "grade":
-        return cmd_grade(args)
+        from .roster import RosterError
+
+        try:
+            return cmd_grade(args)
+        except RosterError as bad:
+            print(f"error: {bad}", file=sys.stderr)
+            return 1
     if args.command in ("export", "report"):
         try:
             made = getattr(report, args.command)(args.course.resolve(), args.out,

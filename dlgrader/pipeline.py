@@ -38,7 +38,7 @@ from typing import Any
 
 import nbformat
 
-from . import feedback, grading, runlog, safeguards, sandbox
+from . import feedback, grading, roster, runlog, safeguards, sandbox
 
 __all__ = ["Options", "autograde", "configure", "generate", "grade", "log_path", "selfcheck",
            "stage_submission", "state_path"]
@@ -318,12 +318,14 @@ def pending(course_root: Path, assignments: list[str], students: list[str] | Non
 
 
 def generate(course_root: Path, assignments: list[str]) -> None:
-    """nbgrader's generate_assignment: the gradebook learns each assignment's tests."""
+    """nbgrader's generate_assignment: the gradebook learns each assignment's tests, and the
+    course roster's students with their names (the formgrader lists them by name)."""
     api = grading._api(course_root)
     for assignment in assignments:
         result = api.generate_assignment(assignment, force=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
+    roster.sync_gradebook(course_root)
 
 
 def grade(course_root: Path, assignments: list[str], students: list[str] | None = None,

@@ -342,3 +342,19 @@ def test_formgrader_shows_released_assignments(course):
         assert "tiny changed assignment" in outbound.read_text()
     finally:
         released.write_text(original)
+
+
+def test_grading_puts_the_roster_in_the_gradebook_and_refuses_a_bad_one(tmp_path, capsys):
+    """pipeline.generate (the start of every grading run) adds the roster's students with
+    their names; ./course grade with a broken roster stops with the reason, before grading."""
+    from nbgrader.api import Gradebook
+
+    root = grading.make_scratch_course(tmp_path / "course", [A], TINY)
+    (root / "roster.csv").write_text("student_id,first_name,last_name\nzoe,Zoe,Park\n")
+    pipeline.generate(root, [A])
+    with Gradebook(grading._api(root).coursedir.db_url) as gb:
+        zoe = gb.find_student("zoe")
+        assert (zoe.first_name, zoe.last_name) == ("Zoe", "Park")
+    (root / "roster.csv").write_text("student_id\nzoe\nzoe\n")
+    assert cli.main(["grade", A, "--course", str(root), "--no-sandbox"]) == 1
+    assert "student_id 'zoe' is listed twice" in capsys.readouterr().err
