@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from solutions import answered
 
 from dlutils import notebook_check as nc
 from dlutils import validate_server
@@ -28,8 +29,6 @@ from dlutils.companion import VERDICT_MIME
 
 REPO = Path(__file__).resolve().parents[2]
 A1 = "01_numpy_basics/numpy_basics.ipynb"
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?\n)[ \t]*### END SOLUTION", re.S)
-STUB = re.compile(r"# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(.*?\)\n", re.S)
 ANSI = re.compile(r"\x1b\[")
 # The student of these tests: four functions right, sigmoid with the classic sign mistake, three
 # not attempted (seven failing test cells, as nbgrader counts them).
@@ -43,24 +42,10 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def answered_a1(dest: Path, answers: dict[str, tuple[str, str] | None]) -> Path:
-    """release/'s A1 with the reference solution (source/) of each function in ``answers``
-    filled in, changed by a (before, after) replacement where one is given."""
-    source = nbformat.read(REPO / "source" / A1, as_version=4)
-    nb = nbformat.read(REPO / "release" / A1, as_version=4)
-    solutions = {c.metadata.nbgrader["grade_id"]: c.source for c in source.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-        name = grade_id.removesuffix("_solution")
-        if grade_id.endswith("_solution") and name in answers:
-            body = SOLUTION.search(solutions[grade_id]).group(1)
-            if answers[name]:
-                assert answers[name][0] in body
-                body = body.replace(*answers[name])
-            cell.source, found = STUB.subn(lambda _, b=body: b.lstrip(" "), cell.source)
-            assert found == 1, grade_id
+    """release/'s A1 with the reference solution of each function in ``answers`` filled in,
+    changed by a (before, after) replacement where one is given."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, dest)
+    nbformat.write(answered(A1, answers), dest)
     return dest
 
 
