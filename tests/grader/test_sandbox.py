@@ -122,10 +122,22 @@ def test_kernel_manager_uses_a_private_folder(tmp_path, monkeypatch):
     assert km.transport == "ipc" and km.ip.startswith(str(folder))
 
 
-def test_sandboxed_kernel_runs_code_without_network_or_secrets(tmp_path, monkeypatch):
-    """A real kernel in the sandbox: numpy works, the network and the course do not."""
+def _run_sandboxed(code: list[str], work: Path) -> list[str]:
+    """Run each string of ``code`` as a cell in a sandboxed kernel whose folder is ``work``;
+    return what each cell printed."""
     import nbformat
     from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
+    work.mkdir()
+    NotebookClient(nb, kernel_name=sandbox.KERNEL_NAME, timeout=60,
+                   kernel_manager_class=sandbox.SandboxKernelManager,
+                   resources={"metadata": {"path": str(work)}}).execute()
+    return [c.outputs[0]["text"].strip() for c in nb.cells]
+
+
+def test_sandboxed_kernel_runs_code_without_network_or_secrets(tmp_path, monkeypatch):
+    """A real kernel in the sandbox: numpy works, the network and the course do not."""
 
     sandbox.check_available()
     monkeypatch.setenv("JUPYTER_PATH", str(sandbox.install_kernelspec(tmp_path / "share")))
@@ -136,13 +148,7 @@ def test_sandboxed_kernel_runs_code_without_network_or_secrets(tmp_path, monkeyp
             "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
             "except OSError as e:\n    print('offline')",
             "print(sorted(os.listdir('/work')) if os.path.exists('/work') else [])"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
-    work = tmp_path / "work"
-    work.mkdir()
-    NotebookClient(nb, kernel_name=sandbox.KERNEL_NAME, timeout=60,
-                   kernel_manager_class=sandbox.SandboxKernelManager,
-                   resources={"metadata": {"path": str(work)}}).execute()
-    printed = [c.outputs[0]["text"].strip() for c in nb.cells]
+    printed = _run_sandboxed(code, tmp_path / "work")
     assert printed[:3] == ["6", "None", "offline"]
     assert "shared" not in printed[3]
 
@@ -153,8 +159,6 @@ def test_sandboxed_kernel_reads_a_data_home_outside_the_repository(tmp_path, mon
     reads them there, the "your own picture" samples come from the kit, and it cannot write."""
     import shutil
 
-    import nbformat
-    from nbclient import NotebookClient
 
     sandbox.check_available()
     home = tmp_path / "data"
@@ -172,13 +176,7 @@ def test_sandboxed_kernel_reads_a_data_home_outside_the_repository(tmp_path, mon
             "print(load_cat_dataset()[0].shape, [p.parent.parent.name for p in own_images()][0])",
             "try:\n    open(os.path.join(os.environ['DLUTILS_DATA_HOME'], 'x'), 'w')\n"
             "except OSError as e:\n    print('read-only')"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
-    work = tmp_path / "work"
-    work.mkdir()
-    NotebookClient(nb, kernel_name=sandbox.KERNEL_NAME, timeout=60,
-                   kernel_manager_class=sandbox.SandboxKernelManager,
-                   resources={"metadata": {"path": str(work)}}).execute()
-    printed = [c.outputs[0]["text"].strip() for c in nb.cells]
+    printed = _run_sandboxed(code, tmp_path / "work")
     assert printed == [str(home.resolve()), "from the data home",
                        "(300, 64, 64, 3) datasets", "read-only"]
     assert sorted(p.name for p in home.iterdir()) == ["marker.txt", "test_catvnoncat.h5",
