@@ -131,14 +131,15 @@ class FeedbackPage(NbGraderPreprocessor):
     per graded function and the links to its test cells; and the offline math renderer.
 
     Runs after nbgrader's GetGrades (which puts each cell's score in its metadata). Only
-    function names and grade ids reach the summary: no test code, no test output.
+    function names, grade ids and the hints of the catalog's mistakes that the judge's
+    messages show (:mod:`dlgrader.mistakes`) reach the summary: no test code.
     """
 
     course_root = Unicode("", help="the course folder: graded functions come from its "
                           "source notebooks (dlgrader.report.function_groups)").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from . import report
+        from . import mistakes, report
 
         info = resources.get("nbgrader", {})
         groups = (report.function_groups(Path(self.course_root), info.get("assignment", ""))
@@ -153,6 +154,8 @@ class FeedbackPage(NbGraderPreprocessor):
             "max_score": _points(info.get("max_score") or 0.0),
             "late_penalty": _points(late) if late > 0 else "",
             "functions": summarize(nb, info.get("notebook", ""), groups),
+            "mistakes": [m.record() for m in mistakes.detect(
+                nb, info.get("notebook", ""), groups, info.get("assignment", ""))],
             "comments": comments,
             "math": math_head(),
         }

@@ -216,7 +216,8 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
     log.info("grading %s/%s", assignment, student)
     state = {"student": student, "assignment": assignment, "status": "error", "error": None,
              "submission_sha256": digest, "seconds": 0.0, "findings": [],
-             "zeroed_cells": [], "kernel_died": False, "timeouts": [], "notes": []}
+             "zeroed_cells": [], "kernel_died": False, "timeouts": [], "notes": [],
+             "mistakes": []}
     safeguards.reset_events()
     # One runtime folder per worker process (not per submission): the kernel started ahead for
     # the next notebook lives there while this one is graded.
@@ -233,6 +234,7 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
             if not result["success"]:
                 state["log"] = result["log"][-6000:]
                 raise RuntimeError(_last_error(result["log"]))
+            state["mistakes"] = _mistakes(course_root, assignment, student)
             if options.feedback:
                 written = api.generate_feedback(assignment, student, force=True)
                 if not written["success"]:
@@ -252,6 +254,14 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
     log.info("%s/%s: %s in %.1f s%s", assignment, student, state["status"], state["seconds"],
              f" ({state['error']})" if state["error"] else "")
     return state
+
+
+def _mistakes(course_root: Path, assignment: str, student: str) -> list[dict]:
+    """The catalog's mistakes that the graded notebooks show (:mod:`dlgrader.mistakes`)."""
+    from . import mistakes, report
+
+    return mistakes.detect_files(course_root / "autograded" / student / assignment, assignment,
+                                 report.function_groups(course_root, assignment))
 
 
 def _start_worker_log(path: str) -> None:

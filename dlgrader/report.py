@@ -33,7 +33,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlgrader import grading, roster
+from dlgrader import class_mistakes, grading, roster
+from dlgrader.figures import DPI, STYLE
+from dlgrader.figures import figure as _figure
+from dlgrader.figures import fit_title as _fit_title
+from dlgrader.figures import wrap_label as _wrap_label
 
 __all__ = ["CSV_FIELDS", "STATUSES", "export", "function_groups", "histogram_figure", "main",
            "pass_rate_figure", "report"]
@@ -41,7 +45,7 @@ __all__ = ["CSV_FIELDS", "STATUSES", "export", "function_groups", "histogram_fig
 Pair = tuple[str, str]
 
 CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "error", "kernel_died",
-              "timed_out", "findings", "zeroed_cells"]
+              "timed_out", "findings", "zeroed_cells", "mistakes"]
 #: The statuses of a row, in the order of the report's summary table.
 STATUSES = ("graded", "error", "not graded", "missing")
 
@@ -129,6 +133,7 @@ def _row(pair: Pair, state: dict | None, graded: dict | None, maximum: float | N
         "finding_details": list(state.get("findings") or []),
         "notes": list(state.get("notes") or []),
         "cells": graded["cells"] if ok else [],
+        "mistakes": list(state.get("mistakes") or []) if ok else [],
     }
 
 
@@ -176,6 +181,7 @@ def _write_csv(rows: list[dict], path: Path) -> None:
             flat = {key: row[key] for key in CSV_FIELDS}
             flat["zeroed_cells"] = ";".join(row["zeroed_cells"])
             flat["timed_out"] = ";".join(row["timed_out"])
+            flat["mistakes"] = ";".join(m["id"] for m in row["mistakes"])
             flat["score"] = "" if row["score"] is None else row["score"]
             flat["max_score"] = "" if row["max_score"] is None else row["max_score"]
             flat["error"] = row["error"] or ""
@@ -274,53 +280,9 @@ def pass_rates(groups: dict[tuple[str, str], str], graded: list[dict]
 
 # ----------------------------------------------------------------------------- figures
 
-#: Font sizes (points) of the figures; saved at DPI dots per inch.
-STYLE = {"font.size": 11, "figure.titlesize": 13, "axes.titlesize": 12, "axes.labelsize": 11,
-         "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10}
-DPI = 150
-
-
-def _figure(width: float, height: float):
-    """A matplotlib Figure drawn by the Agg canvas (no pyplot, no global backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _fit_title(fig, title, smallest: float = 8.0) -> None:
-    """Shrink ``title`` (the figure's suptitle) until it lies inside the figure (down to
-    ``smallest`` points), then wrap its lines."""
-    import textwrap
-
-    for _ in range(4):
-        fig.canvas.draw()
-        box = title.get_window_extent()
-        if box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1:
-            return
-        ratio = 0.95 * fig.bbox.width / box.width
-        if title.get_fontsize() > smallest:
-            title.set_fontsize(max(smallest, title.get_fontsize() * ratio))
-        else:
-            lines = title.get_text().split("\n")
-            width = max(10, int(max(len(line) for line in lines) * ratio))
-            title.set_text("\n".join(textwrap.fill(line, width, break_on_hyphens=False)
-                                     for line in lines))
-
-
 def _percent(row: dict) -> float:
     """A graded row's score in % of its max score."""
     return 100.0 * row["score"] / row["max_score"] if row["max_score"] else 0.0
-
-
-def _wrap_label(label: str, width: int = 36) -> str:
-    """A function label on two lines when long ("notebook: function" breaks after ': ')."""
-    if len(label) <= width or ": " not in label:
-        return label
-    head, _, tail = label.partition(": ")
-    return f"{head}:\n{tail}"
 
 
 def histogram_figure(assignment: str, graded: list[dict], missing: int = 0):
@@ -468,7 +430,41 @@ def _assignment_section(course_root: Path, assignment: str, rows: list[dict],
     return [f"## {assignment}", "", f"![score histogram of {assignment}]({hist.name})", "",
             f"![pass rate per function of {assignment}]({chart.name})", "",
             *(_table(["function", "graded cells", "full marks", "pass rate"], table) if table
-              else ["No graded cells found.", ""])]
+              else ["No graded cells found.", ""]),
+            *_lost_points(course_root, assignment, rows, graded, out_dir)]
+
+
+def _lost_points(course_root: Path, assignment: str, rows: list[dict], graded: list[dict],
+                 out_dir: Path) -> list[str]:
+    """Where the class lost points: the functions ranked by points lost, each with the
+    catalog's mistakes the class made, ranked by how many students made them, and a figure."""
+    import matplotlib
+
+    table = class_mistakes.losses(graded, _groups_for(course_root, assignment, rows))
+    if not table:
+        return []
+    n = len(graded)
+    path = out_dir / f"{assignment}_mistakes.png"
+    with matplotlib.rc_context(STYLE):
+        class_mistakes.mistakes_figure(assignment, table, n).savefig(path, dpi=DPI)
+    lines = ["### Where points were lost", "",
+             "Functions by points lost (all graded students together); under each, the "
+             "classic mistakes of the catalog that its tests recognised, by how many students "
+             "made them.", "",
+             *_table(["function", "points lost", "mean lost per student", "students who lost "
+                      "points", "of them: no known mistake"],
+                     [[e.function, _num(e.lost), f"{_num(e.lost / n)} of {_num(e.possible)}",
+                       f"{e.students}/{n}", e.unexplained] for e in table]),
+             f"![the most common mistakes of {assignment}]({path.name})", ""]
+    for entry in table:
+        lines.append(f"- **{_md(entry.function)}**: {entry.students} of {n} lost points")
+        for mistake, count in entry.mistakes:
+            lines.append(f"  - {100 * count / n:.0f} % ({count}/{n}): {_md(mistake['hint'])} "
+                         f"(`{mistake['id']}`)")
+        if entry.unexplained:
+            lines.append(f"  - {100 * entry.unexplained / n:.0f} % ({entry.unexplained}/{n}): "
+                         "no mistake of the catalog recognised")
+    return lines + [""]
 
 
 def _missing(rows: list[dict], roster_ids: list[str] | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""The catalog of classic student mistakes (``tests/mistakes/<assignment>.json``) and how to
+"""The catalog of classic student mistakes (``dlgrader/catalog/<assignment>.json``) and how to
 turn it into graded submissions.
 
 A catalog file:
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-CATALOG = Path(__file__).resolve().parent / "mistakes"
+CATALOG = Path(__file__).resolve().parent.parent / "dlgrader" / "catalog"
 SOURCE = Path(__file__).resolve().parent.parent / "source"
 
 

@@ -1,6 +1,7 @@
-"""Every classic mistake of the catalog (tests/mistakes/) costs its function points, leaves
-unrelated functions alone and shows its hint in the feedback; every equivalent solution keeps
-full marks. Graded through the real pipeline (sandboxed, two workers)."""
+"""Every classic mistake of the catalog (dlgrader/catalog/) costs its function points, leaves
+unrelated functions alone, shows its hint in the feedback and is named in the state record;
+every equivalent solution keeps full marks. Graded through the real pipeline (sandboxed, two
+workers)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,8 @@ def test_mistake_is_caught_with_its_hint(assignment, name):
             assert got == most, f"{name}: unrelated {function} lost points"
     messages = error_messages(result, student, assignment)
     assert mistake.hint in messages, f"{name}: no failing test says {mistake.hint!r}"
+    recorded = {(m["function"], m["hint"]) for m in result["states"][student]["mistakes"]}
+    assert (mistake.function, mistake.hint) in recorded, f"{name}: not named in {recorded}"
     assert messages.splitlines()[0] in feedback(result, student, assignment)
 
 
