@@ -324,3 +324,13 @@ def test_predict_rejects_labels_of_the_wrong_shape(dau):
         with pytest.raises(ValueError, match="y must have shape"), \
                 contextlib.redirect_stdout(io.StringIO()):
             dau.predict(np.ones((3, 4)), y, parameters)
+
+
+def test_costs_are_0d_arrays_as_in_a2_and_the_course(dau, a4):
+    """A4's compute_cost and A5's helper return a 0-d numpy array (``np.squeeze`` of an
+    array), as A2's propagate does and as the course's own checks of the costs lists of
+    two_layer_model and L_layer_model expect; a NumPy scalar would fail them."""
+    AL, Y = np.array([[0.8, 0.9, 0.4]]), np.array([[1, 1, 0]])
+    for cost in (a4["compute_cost"](AL, Y), dau.compute_cost(AL, Y)):
+        assert type(cost) is np.ndarray and cost.shape == (), type(cost)
+        assert float(cost) == pytest.approx(0.2797765635793423, rel=1e-12)

@@ -185,7 +185,7 @@ def compute_cost(AL, Y):
     """
     m = Y.shape[1]
     cost = -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m
-    cost = np.squeeze(cost)  # a (1, 1) array becomes a 0-d value
+    cost = np.squeeze(np.array(cost))  # a 0-d array, whatever the sum returned
     return cost
 
 
