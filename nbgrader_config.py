@@ -54,3 +54,22 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # /usr/local/share, so that no root-owned system folder is needed.
 c.Exchange.root = os.path.join(HERE, "exchange")
 os.makedirs(c.Exchange.root, exist_ok=True)
+
+# Late work (dlgrader.late, README "Late work"): due dates go into the gradebook (the formgrader
+# shows them), extensions through nbgrader's grant_extension, and the penalty into nbgrader's
+# late_submission_penalty (formgrader, `nbgrader export` and `./course export` agree). Times
+# without an offset are in c.LatePolicy.timezone. `./course grade` checks these settings first.
+# c.LatePolicy.timezone = "Europe/Berlin"
+# c.LatePolicy.due = {
+#     "01_numpy_basics": "2026-10-05 23:59",
+#     "02_logistic_regression": "2026-10-19 23:59",
+# }
+# c.LatePolicy.method = "per_day"   # "none" (record only), "zero", or "per_day"
+# c.LatePolicy.per_day = 10         # % of the points possible per started day late
+# c.LatePolicy.max_deduction = 50   # at most this % in all
+# c.LatePolicy.cutoff_days = 7      # more than 7 days late: score 0
+# c.LatePolicy.grace_minutes = 15   # up to 15 minutes late counts as on time
+# c.LatePolicy.extensions = {
+#     "ann": {"01_numpy_basics": "2026-10-08 23:59"},   # a new due date for ann
+#     "bob": {"02_logistic_regression": 2},             # or a number of days added
+# }

@@ -8,9 +8,17 @@
           [--exit-zero]              autograde (sandboxed) and write feedback; --scheduler
                                      grades on a Dask cluster (dlgrader.distributed); exit 1
                                      when a submission could not be graded
-    export OUT | report OUT [--roster CSV] [--missing-as-zero]
+    export OUT | report OUT [--roster CSV] [--missing-as-zero] [--lms canvas|moodle|brightspace]
                                      grades as CSV/JSON (a roster student without work:
-                                     "missing"); plots and a Markdown summary
+                                     "missing"; a column per graded function, and
+                                     functions_<A>.csv); plots and a Markdown summary;
+                                     --lms: also the file that LMS imports (dlgrader.lms_export)
+    roster import FILE [--format canvas|moodle|brightspace] [--id-column COLUMN]
+                                     merge an LMS class list into roster.csv: ids, names and
+                                     the LMS identity --lms needs (dlgrader.lms_roster)
+    similarity [A ...] --out DIR [--threshold T]
+                                     pairs of students with similar solutions (copydetect,
+                                     dlgrader.similarity); report runs it (--no-similarity)
     validate NOTEBOOK ...            the student's check, failing loudly (exit 1)
     grade-student A FOLDER [--out DIR] [--min-score P]
                                      grade one student's folder in a scratch course
@@ -27,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import grading, pipeline, report, runlog
+from . import grading, lms_export, lms_roster, pipeline, report, runlog
 from .sandbox import Limits
 
 __all__ = ["main"]
@@ -281,6 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--course", type=Path, default=grading.REPO,
                              help="the course folder (default: this kit)")
         report.add_roster_options(command)
+        command.add_argument("--lms", choices=lms_export.FORMATS,
+                             help="also write the grade file this LMS imports as is "
+                                  "(canvas_grades.csv, moodle_grades.csv or "
+                                  "brightspace_grades.csv; students need their LMS identity "
+                                  "in the roster: ./course roster import)")
+    from . import similarity
+
+    similarity.add_report_options(sub.choices["report"])
+    similarity.add_command(sub, grading.REPO)
+    lms_roster.add_arguments(sub.add_parser(
+        "roster", help="the course roster: import an LMS class list (roster import FILE)"))
     collect = sub.add_parser("collect", help="collect submissions (see python -m "
                                              "dlgrader.collect --help, ./course collect git "
                                              "--help)")
@@ -316,22 +335,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "selfcheck":
         return 0 if pipeline.selfcheck(_assignments(args.assignments)) else 1
     if args.command == "grade":
+        from .late import LatePolicyError
         from .roster import RosterError
 
         try:
             return cmd_grade(args)
-        except RosterError as bad:
+        except (RosterError, LatePolicyError) as bad:
             print(f"error: {bad}", file=sys.stderr)
             return 1
     if args.command in ("export", "report"):
         try:
+            extra = ({"similarity": not args.no_similarity,
+                      "similarity_threshold": args.similarity_threshold}
+                     if args.command == "report" else {})
             made = getattr(report, args.command)(args.course.resolve(), args.out,
-                                                 args.missing_as_zero, args.roster)
+                                                 args.missing_as_zero, args.roster, args.lms,
+                                                 **extra)
         except report.roster.RosterError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         print(f"wrote {args.out}" if isinstance(made, dict) else f"wrote {made}")
+        if args.lms:
+            document = made if isinstance(made, dict) else \
+                json.loads((args.out / "grades.json").read_text())
+            print("\n".join(lms_export.summary(document)))
         return 0
+    if args.command == "roster":
+        return lms_roster.run(args)
+    if args.command == "similarity":
+        from . import similarity
+
+        return similarity.run_command(args)
     if args.command == "collect":
         if args.rest[:1] == ["git"]:
             from . import collect_git

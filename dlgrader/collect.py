@@ -51,7 +51,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlgrader import grading
+from dlgrader import grading, late, submission_time
 
 __all__ = ["DEFAULT_REGEXP", "TIMESTAMP_FORMAT", "collect_folder", "collect_zip", "main",
            "named_regexp"]
@@ -106,6 +106,11 @@ def _ensure_timestamp(folder: Path) -> None:
     if not path.exists():
         stamp = _timestamp(folder)
         path.write_text(stamp)
+        submission_time.write(folder, "file times", "the newest modification time of the "
+                              "collected files")
+    elif not (folder / submission_time.GIT_PROVENANCE).exists():  # collect git records its own
+        submission_time.write(folder, "collected timestamp.txt", "timestamp.txt found in the "
+                              "collected folder (the format of nbgrader's exchange)")
 
 
 def _ensure_students(db_url: str, students: set[str]) -> None:
@@ -319,9 +324,11 @@ def collect_zip(course_root: Path, assignment: str, zip_path: Path | None,
     with ``None`` the archive folder is used as it is. ``regexp`` overrides
     :data:`DEFAULT_REGEXP` (see the module docstring). Existing submissions of the collected
     students are replaced, unknown students created in the gradebook, notebooks the regexp
-    does not match are skipped (logged). As with nbgrader's zip_collect, ``timestamp.txt`` is
-    only written when the regexp has a ``timestamp`` group (file times of an extracted zip say
-    nothing about the submission). Returns the (student, assignment) pairs collected.
+    does not match are skipped (logged). ``timestamp.txt`` comes from the regexp's
+    ``timestamp`` group when it has one (nbgrader's zip_collect), else from the newest zip entry
+    time of the student's files, a local time read in ``c.LatePolicy.timezone`` (file times of
+    an extracted zip say nothing); :mod:`dlgrader.submission_time` records which. Returns the
+    (student, assignment) pairs collected.
     """
     from nbgrader.utils import capture_log, temp_attrs
 
@@ -331,6 +338,7 @@ def collect_zip(course_root: Path, assignment: str, zip_path: Path | None,
         raise ValueError(f"no assignment {assignment} in {course_root}/source")
     _stage_archive(course_root, assignment, zip_path)
     api = grading._api(course_root)
+    zone = late.load(course_root, api.config).zone  # zip entry times are read in this zone
     pattern = named_regexp(course_root, assignment, regexp)
     released = list((course_root / "release" / assignment).rglob("*.ipynb"))
     log.debug("named_regexp: %s", pattern)
@@ -342,6 +350,7 @@ def collect_zip(course_root: Path, assignment: str, zip_path: Path | None,
         raise RuntimeError(f"zip_collect {assignment} failed:\n{result.get('log', '')}"
                            f"\n{result.get('error', '')}")
     students = set(app.collected)
+    submission_time.record_zip_collect(course_root, assignment, app.collected, zone)
     _ensure_students(api.coursedir.db_url, students)
     return [(student, assignment) for student in sorted(students)]
 

@@ -148,11 +148,15 @@ class FeedbackPage(NbGraderPreprocessor):
                     if c.metadata.get("nbgrader", {}).get("comment")
                     and c.metadata.nbgrader.get("grade_id")]
         late = float(info.get("late_penalty") or 0.0)
+        from . import late as late_work
         resources["nndl_feedback"] = {
             "notebook": info.get("notebook", ""),
             "score": _points(info.get("score") or 0.0),
             "max_score": _points(info.get("max_score") or 0.0),
             "late_penalty": _points(late) if late > 0 else "",
+            "late_reason": late_work.feedback_reason(  # when late: time, due date, rule
+                self.config, info.get("db_url", ""), self.course_root,
+                info.get("assignment", ""), info.get("student", "")),
             "functions": summarize(nb, info.get("notebook", ""), groups),
             "mistakes": [m.record() for m in mistakes.detect(
                 nb, info.get("notebook", ""), groups, info.get("assignment", ""))],

@@ -38,7 +38,7 @@ from typing import Any
 
 import nbformat
 
-from . import feedback, grading, roster, runlog, safeguards, sandbox
+from . import feedback, grading, late, roster, runlog, safeguards, sandbox
 
 __all__ = ["Options", "autograde", "configure", "generate", "grade", "log_path", "selfcheck",
            "stage_submission", "state_path"]
@@ -76,6 +76,7 @@ def configure(config: Any, course_root: Path, options: Options) -> Any:
         safeguards.SafeExecute, safeguards.StderrToStdout, safeguards.FlagTampering,
         ClearMetadataPreprocessor, pp.LimitOutput, pp.SaveAutoGrades,
         pp.AssignLatePenalties, pp.CheckCellMetadata]
+    config.AssignLatePenalties.plugin_class = late.LatePenalty  # c.LatePolicy's penalty
     feedback.configure(config, course_root)  # GenerateFeedback's preprocessors and template
     config.RestoreMissingCells.release_root = str(course_root / "release")
     config.SafeExecute.timeout = options.cell_timeout
@@ -218,6 +219,7 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
              "submission_sha256": digest, "seconds": 0.0, "findings": [],
              "zeroed_cells": [], "kernel_died": False, "timeouts": [], "notes": [],
              "mistakes": []}
+    state.update(late.time_fields(course_root / "submitted" / student / assignment))
     safeguards.reset_events()
     # One runtime folder per worker process (not per submission): the kernel started ahead for
     # the next notebook lives there while this one is graded.
@@ -230,10 +232,13 @@ def _grade_one(course_root: Path, assignment: str, student: str, options: Option
         try:
             state["notes"] += stage_submission(course_root, assignment, student)
             api = _worker_api(course_root, options)
+            db_url = api.coursedir.db_url
+            late.apply_extension(db_url, late.policy_of(api.config), assignment, student)
             result = api.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 state["log"] = result["log"][-6000:]
                 raise RuntimeError(_last_error(result["log"]))
+            state.update(late.record(db_url, api.config, course_root, assignment, student))
             state["mistakes"] = _mistakes(course_root, assignment, student)
             if options.feedback:
                 written = api.generate_feedback(assignment, student, force=True)
@@ -331,11 +336,13 @@ def generate(course_root: Path, assignments: list[str]) -> None:
     """nbgrader's generate_assignment: the gradebook learns each assignment's tests, and the
     course roster's students with their names (the formgrader lists them by name)."""
     api = grading._api(course_root)
+    policy = late.load(course_root, api.config)  # a bad c.LatePolicy stops before grading
     for assignment in assignments:
         result = api.generate_assignment(assignment, force=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {assignment} failed:\n{result['log']}")
     roster.sync_gradebook(course_root)
+    late.write_due_dates(api.coursedir.db_url, policy, assignments)  # the formgrader shows them
 
 
 def grade(course_root: Path, assignments: list[str], students: list[str] | None = None,

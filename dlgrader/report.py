@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dlgrader import class_mistakes, grading, roster
+from dlgrader import class_mistakes, function_scores, grading, late, lms_export, roster
 from dlgrader.figures import DPI, STYLE
 from dlgrader.figures import figure as _figure
 from dlgrader.figures import fit_title as _fit_title
@@ -45,7 +45,10 @@ __all__ = ["CSV_FIELDS", "STATUSES", "export", "function_groups", "histogram_fig
 Pair = tuple[str, str]
 
 CSV_FIELDS = ["student", "assignment", "score", "max_score", "status", "error", "kernel_died",
-              "timed_out", "findings", "zeroed_cells", "mistakes"]
+              "timed_out", "findings", "zeroed_cells", "mistakes",
+              # late work (dlgrader.late): final_score = score - late_penalty
+              "submitted_at", "time_source", "late_by_hours", "late_penalty", "final_score",
+              "late_reason"]
 #: The statuses of a row, in the order of the report's summary table.
 STATUSES = ("graded", "error", "not graded", "missing")
 
@@ -134,6 +137,7 @@ def _row(pair: Pair, state: dict | None, graded: dict | None, maximum: float | N
         "notes": list(state.get("notes") or []),
         "cells": graded["cells"] if ok else [],
         "mistakes": list(state.get("mistakes") or []) if ok else [],
+        **late.export_fields(state, graded["score"] if ok else None),
     }
 
 
@@ -163,6 +167,7 @@ def collect_rows(course_root: Path, students: list[roster.Student] | None = None
                    pair in submitted)
         if pair not in known:
             row.update(status="missing", score=0.0 if missing_as_zero else None)
+            row.update(late.export_fields(None, row["score"]))  # final_score as the score
         student = everyone.get(pair[0])
         row["name"] = student.name if student else None
         rows.append(row)
@@ -173,9 +178,11 @@ def collect_rows(course_root: Path, students: list[roster.Student] | None = None
 
 
 def _write_csv(rows: list[dict], path: Path) -> None:
-    """grades.csv: the CSV_FIELDS of each row (zeroed cells joined by ';')."""
+    """grades.csv: the CSV_FIELDS of each row (zeroed cells joined by ';'), then one column
+    per graded function (:mod:`dlgrader.function_scores`)."""
+    functions = function_scores.columns(rows, CSV_FIELDS)
     with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer = csv.DictWriter(fh, fieldnames=[*CSV_FIELDS, *functions.values()])
         writer.writeheader()
         for row in rows:
             flat = {key: row[key] for key in CSV_FIELDS}
@@ -185,17 +192,24 @@ def _write_csv(rows: list[dict], path: Path) -> None:
             flat["score"] = "" if row["score"] is None else row["score"]
             flat["max_score"] = "" if row["max_score"] is None else row["max_score"]
             flat["error"] = row["error"] or ""
+            flat.update(function_scores.csv_cells(row, functions))
             writer.writerow(flat)
 
 
 def export(course_root: Path, out_dir: Path, missing_as_zero: bool = False,
-           roster_path: Path | None = None) -> dict:
+           roster_path: Path | None = None, lms: str | None = None) -> dict:
     """Write ``grades.csv`` and ``grades.json`` to ``out_dir``; return the JSON document.
 
     The course roster (``roster_path``, else the course's ``roster.csv`` when it exists, and
     ``db_students``) is added to the gradebook first (names for the formgrader); its students
     without work get ``missing`` rows, scored 0 with ``missing_as_zero`` (else empty).
     :class:`dlgrader.roster.RosterError` when the roster cannot be used.
+
+    Each row gets its per-function scores (``functions``; a grades.csv column per function and
+    ``functions_<assignment>.csv``: :mod:`dlgrader.function_scores`). With ``lms`` (canvas,
+    moodle or brightspace) the file that LMS imports is written too (:mod:`dlgrader.lms_export`,
+    named in the document's ``lms``); when students with grades lack their LMS identity in the
+    roster, :class:`dlgrader.lms_export.LmsExportError` (a RosterError) and nothing is written.
     """
     out_dir = Path(out_dir)
     students = roster.course_roster(course_root, roster_path)
@@ -206,7 +220,13 @@ def export(course_root: Path, out_dir: Path, missing_as_zero: bool = False,
                 "course_root": str(Path(course_root).resolve()),
                 "missing_as_zero": missing_as_zero,
                 "roster": [s.student_id for s in students], "rows": rows}
+    function_scores.annotate(rows, lambda assignment: function_groups(course_root, assignment))
+    lms_table = lms_export.build(lms, rows, students) if lms else None  # may refuse: first
     _write_csv(rows, out_dir / "grades.csv")
+    function_scores.write_wide(rows, out_dir)
+    if lms_table is not None:
+        document["lms"] = {"format": lms, "file": str(lms_export.write(lms_table, out_dir)),
+                           "left_out": lms_table.left_out}
     (out_dir / "grades.json").write_text(json.dumps(document, indent=2) + "\n")
     return document
 
@@ -467,6 +487,21 @@ def _lost_points(course_root: Path, assignment: str, rows: list[dict], graded: l
     return lines + [""]
 
 
+def _late_work(rows: list[dict]) -> list[str]:
+    """The late submissions (dlgrader.late), and those with a due date but no time."""
+    late_rows = [[r["assignment"], r["student"], r.get("submitted_at") or "–",
+                  r.get("time_source") or "–", _num(r.get("late_by_hours")),
+                  _num(r.get("late_penalty")), _num(r.get("final_score")), r["late_reason"]]
+                 for r in rows if (r.get("late_by_hours") or 0) > 0 or r.get("late_penalty")
+                 or r.get("late_reason", "").startswith("no submission time")]
+    if not late_rows:
+        return []
+    return ["## Late work", "", "Times in UTC; the reason gives them in the course's time zone "
+            "(c.LatePolicy.timezone).", "",
+            *_table(["assignment", "student", "submitted", "time from", "hours late",
+                     "penalty", "final score", "reason"], late_rows)]
+
+
 def _missing(rows: list[dict], roster_ids: list[str] | None = None) -> list[str]:
     """The roster's students without work, and students with work absent from the roster."""
     missing = [[r["assignment"], r["student"], r.get("name") or "", _num(r["score"])]
@@ -532,19 +567,26 @@ def markdown(course_root: Path, rows: list[dict], out_dir: Path,
                      [_stats(r) for r in by_assignment.values()])]
     for assignment, group in by_assignment.items():
         lines += _assignment_section(course_root, assignment, group, out_dir)
-    return "\n".join(lines + _missing(rows, roster_ids) + _problems(rows)).rstrip() + "\n"
+    return "\n".join(lines + _late_work(rows) + _missing(rows, roster_ids)
+                     + _problems(rows)).rstrip() + "\n"
 
 
 def report(course_root: Path, out_dir: Path, missing_as_zero: bool = False,
-           roster_path: Path | None = None) -> Path:
+           roster_path: Path | None = None, lms: str | None = None, similarity: bool = True,
+           similarity_threshold: float | None = None) -> Path:
     """Export (``grades.csv``/``.json``, see :func:`export`), draw the figures and write
-    ``report.md``; its path.
+    ``report.md``; its path. With ``similarity``, ``similarity/`` and the section "Similar
+    solutions" (:mod:`dlgrader.similarity`, pairs from ``similarity_threshold`` on).
 
     With ``GITHUB_STEP_SUMMARY`` set, the Markdown is appended to that file too.
     """
     out_dir = Path(out_dir)
-    document = export(course_root, out_dir, missing_as_zero, roster_path)
+    document = export(course_root, out_dir, missing_as_zero, roster_path, lms)
     text = markdown(Path(course_root), document["rows"], out_dir, document["roster"])
+    if similarity:
+        from dlgrader.similarity import report_section
+
+        text += "\n" + report_section(course_root, out_dir / "similarity", similarity_threshold)
     path = out_dir / "report.md"
     path.write_text(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -569,6 +611,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name, parents=[common], help=text)
         cmd.add_argument("out", type=Path)
         add_roster_options(cmd)
+    from dlgrader.similarity import add_report_options
+
+    add_report_options(sub.choices["report"])
     args = parser.parse_args(argv)
     root = getattr(args, "course_root", grading.REPO)
     try:
@@ -576,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
             rows = export(root, args.out, args.missing_as_zero, args.roster)["rows"]
             print(f"{len(rows)} row(s) written to {args.out / 'grades.csv'} and grades.json")
         else:
-            print(report(root, args.out, args.missing_as_zero, args.roster))
+            print(report(root, args.out, args.missing_as_zero, args.roster,
+                         similarity=not args.no_similarity,
+                         similarity_threshold=args.similarity_threshold))
     except roster.RosterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

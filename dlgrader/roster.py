@@ -10,7 +10,9 @@ Column names are case-insensitive, in any order. ``student_id`` is required, in 
 in every row: nbgrader's student id (the folder ``submitted/<student_id>/``), not empty, no
 ``/`` or ``\\``, not starting with ``.``, listed once. ``first_name``, ``last_name`` and
 ``email`` may be empty or absent (the roster of ``collect git``, ``student_id,repository``, is a
-roster without names). Other columns are ignored, so one file can serve both. Blank lines are
+roster without names). Other columns (``repository``, the LMS identities that
+``./course roster import`` writes: :mod:`dlgrader.lms_roster`) are kept in
+:attr:`Student.extras` and written back, so one file can serve every command. Blank lines are
 skipped; UTF-8, with or without the byte-order mark that spreadsheet programs write.
 
 The course's students are that file's, plus ``c.CourseDirectory.db_students`` in
@@ -20,15 +22,17 @@ both), plus the students already in nbgrader's gradebook (grading adds each stud
 ``nbgrader db student import`` and the formgrader add others). :func:`sync_gradebook` writes the
 names and emails into the gradebook, so that the formgrader lists students by name.
 
-An importer from another source (an LMS export) builds :class:`Student` values and calls
-:func:`write_roster` or :func:`sync_gradebook`.
+An importer from another source (an LMS export: :mod:`dlgrader.lms_roster`) builds
+:class:`Student` values and calls :func:`write_roster` or :func:`sync_gradebook`.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 __all__ = ["COLUMNS", "read_table", "ROSTER_FILE", "RosterError", "Student", "config_students",
@@ -50,12 +54,23 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True)
 class Student:
-    """One student of the course; empty fields are None."""
+    """One student of the course; empty fields are None.
+
+    ``extras``: the roster file's other non-empty columns (column name as in the file ->
+    value), such as ``repository`` or the LMS identities (``canvas_id``, ...). They are not
+    compared: two Students with the same id, names and email are equal."""
 
     student_id: str
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    extras: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def extra(self, column: str) -> str | None:
+        """The non-empty value of the extra column ``column`` (any case), else None."""
+        wanted = column.strip().lower()
+        return next((v for k, v in self.extras.items() if k.strip().lower() == wanted and v),
+                    None)
 
     @property
     def name(self) -> str | None:
@@ -119,18 +134,39 @@ def read_roster(path: Path) -> list[Student]:
             raise RosterError(f"roster {path}: student_id {sid!r} is listed twice "
                               f"(lines {lines[sid]} and {line})")
         lines[sid] = line
-        students.append(Student(**values))
+        extras = {name.strip(): value.strip() for name, value in row.items()
+                  if name is not None and name.strip().lower() not in COLUMNS
+                  and isinstance(value, str) and value.strip()}
+        students.append(Student(**values, extras=extras))
     return students
 
 
-def write_roster(path: Path, students: Iterable[Student]) -> Path:
-    """Write ``students`` as a roster CSV (the format :func:`read_roster` reads)."""
+def write_roster(path: Path, students: Iterable[Student],
+                 extra_columns: Iterable[str] = ()) -> Path:
+    """Write ``students`` as a roster CSV (the format :func:`read_roster` reads): the
+    standard columns, then ``extra_columns`` (kept even when empty), then any other extra
+    column of the students, in the order first seen. The file is replaced at once (a
+    temporary file renamed), so a failure leaves the old roster whole."""
     path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for s in students:
-            writer.writerow([getattr(s, f) or "" for f in COLUMNS])
+    students = list(students)
+    extra: dict[str, str] = {}  # lower-cased name -> name as written
+    for name in [*extra_columns, *(k for s in students for k in s.extras)]:
+        if name.strip().lower() not in COLUMNS:
+            extra.setdefault(name.strip().lower(), name.strip())
+    handle = tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=path.parent,
+                                         prefix=f".{path.name}.", delete=False)
+    try:
+        with handle:
+            writer = csv.writer(handle)
+            writer.writerow([*COLUMNS, *extra.values()])
+            for s in students:
+                writer.writerow([getattr(s, f) or "" for f in COLUMNS]
+                                + [s.extra(name) or "" for name in extra.values()])
+        os.chmod(handle.name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -177,8 +213,8 @@ def gradebook_students(db_url: str | None) -> list[Student]:
 
 
 def merge(*sources: Iterable[Student]) -> list[Student]:
-    """One Student per id, first seen first; a field empty in an earlier source is filled from
-    a later one (the roster file's names win over the gradebook's)."""
+    """One Student per id, first seen first; a field (or extra column) empty in an earlier
+    source is filled from a later one (the roster file's names win over the gradebook's)."""
     merged: dict[str, Student] = {}
     for source in sources:
         for s in source:
@@ -186,9 +222,10 @@ def merge(*sources: Iterable[Student]) -> list[Student]:
             if known is None:
                 merged[s.student_id] = s
             else:
-                merged[s.student_id] = replace(known, **{
+                merged[s.student_id] = replace(known, extras={**s.extras, **known.extras}, **{
                     f.name: getattr(s, f.name) for f in fields(Student)
-                    if getattr(known, f.name) is None and getattr(s, f.name) is not None})
+                    if f.name != "extras" and getattr(known, f.name) is None
+                    and getattr(s, f.name) is not None})
     return list(merged.values())
 
 
