@@ -23,9 +23,10 @@ def test_main_adds_the_lecture_companions(tmp_path, capsys):
 
     dest = tmp_path / "ws"
     assert main([str(dest)]) == 0
-    assert sorted(p.name for p in (dest / "companions").glob("week*.ipynb")) == [
+    assert sorted(p.name for p in (dest / "companions").glob("*.ipynb")) == [
         "week1_neural_networks_and_scale.ipynb", "week2_computation_graph_and_vectorisation.ipynb",
-        "week3_shallow_networks.ipynb", "week4_deep_networks.ipynb"]
+        "week3_shallow_networks.ipynb", "week4_deep_networks.ipynb",
+        "weeks1_2_course2_improving_deep_networks.ipynb"]
     assert (dest / "02_logistic_regression" / "logistic_regression.ipynb").is_file()
     assert "companions/week1" in capsys.readouterr().out
     (dest / "companions" / "week1_neural_networks_and_scale.ipynb").write_text("mine")
