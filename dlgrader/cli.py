@@ -2,8 +2,12 @@
 
     release [A ...]                  regenerate release/ from source/
     selfcheck [A ...]                reference solutions full marks, blank releases zero
-    collect folder SRC | zip A ZIP | git ROSTER [--deadline WHEN]
-                                     bring submissions into submitted/
+    collect folder SRC | zip A ZIP | git ROSTER [--deadline WHEN] | exchange [A ...]
+                                     bring submissions into submitted/ (exchange: nbgrader's
+                                     exchange on the course JupyterHub, dlgrader.exchange)
+    return-feedback [A ...]          feedback/ to the exchange (Fetch Feedback on the hub)
+    hub-setup [--instructor USER]    (root) the course JupyterHub's environment, groups and
+                                     exchange (dlgrader.hub, hub/)
     grade [A ...] [--student S] [--jobs N | --scheduler ADDRESS] [--no-sandbox] [--force]
           [--exit-zero]              autograde (sandboxed) and write feedback; --scheduler
                                      grades on a Dask cluster (dlgrader.distributed); exit 1
@@ -315,10 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     kit = sub.add_parser("student-kit", help="build the student kit (dlgrader.studentkit)")
     kit.add_argument("out", type=Path)
     kit.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    for name, text in (("return-feedback", "feedback/ to nbgrader's exchange (see python -m "
+                        "dlgrader return-feedback --help)"),
+                       ("hub-setup", "(root) the course JupyterHub (dlgrader.hub)")):
+        sub.add_parser(name, help=text, add_help=False).add_argument(
+            "rest", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["return-feedback"], ["hub-setup"]):  # the course JupyterHub: own options
+        from . import exchange, hub
+
+        return (exchange.main(argv[0], argv[1:]) if argv[0] == "return-feedback"
+                else hub.main(argv[1:]))
     args = build_parser().parse_args(argv)
     if args.command == "release":
         grading.release(_assignments(args.assignments))
@@ -367,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return similarity.run_command(args)
     if args.command == "collect":
+        if args.rest[:1] == ["exchange"]:
+            from . import exchange
+
+            return exchange.main("collect", args.rest[1:])
         if args.rest[:1] == ["git"]:
             from . import collect_git
 
