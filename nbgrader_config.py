@@ -23,6 +23,10 @@ ASSIGNMENTS = [
     ("03_planar_classification", "Planar data classification with one hidden layer"),
     ("04_deep_nn_step_by_step", "Building a deep neural network, step by step"),
     ("05_deep_nn_application", "Deep neural network application"),
+    ("06_initialization", "Initialization"),
+    ("07_regularization", "Regularization"),
+    ("08_gradient_checking", "Gradient checking"),
+    ("09_optimization_methods", "Optimization methods"),
 ]
 
 # What a student sees in place of a solution.

@@ -1,4 +1,4 @@
-"""Grading one student's whole course: all five assignments, as ``./course grade`` does it.
+"""Grading one student's whole course: every assignment of source/, as ``./course grade`` does it.
 
     .venv/bin/python benchmarks/course_grading.py [--jobs 1] [--skip-baseline]
 

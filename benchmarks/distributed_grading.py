@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/distributed_grading.py [--students N] [--workers W]
 
-N students each submit the reference solution of all five assignments. The same submissions are
+N students each submit the reference solution of every assignment. The same submissions are
 graded three times, in fresh scratch courses: by the local pipeline (``--jobs W``) with a SQLite
 gradebook (the baseline) and with a PostgreSQL one, and by ``W`` Dask worker processes on this
 machine (``dask worker --nthreads 1`` under a nanny, as ``./course worker`` starts them) through

@@ -31,10 +31,12 @@ def files_under(folder: Path) -> list[str]:
 
 
 def test_every_assignment_is_present():
-    """The five assignments of the course exist in source/ and release/, in course order."""
+    """The nine assignments of the kit (course 1: 01-05, course 2: 06-09) exist in source/ and
+    release/, in course order."""
     assert ASSIGNMENTS == ["01_numpy_basics", "02_logistic_regression",
                            "03_planar_classification", "04_deep_nn_step_by_step",
-                           "05_deep_nn_application"]
+                           "05_deep_nn_application", "06_initialization", "07_regularization",
+                           "08_gradient_checking", "09_optimization_methods"]
     released = sorted(p.name for p in (REPO / "release").iterdir() if p.is_dir())
     assert released == ASSIGNMENTS
 

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.browser
 
 A2 = "02_logistic_regression/logistic_regression.ipynb"
 ASSIGNMENTS = ["01_numpy_basics", "02_logistic_regression", "03_planar_classification",
-               "04_deep_nn_step_by_step", "05_deep_nn_application"]
+               "04_deep_nn_step_by_step", "05_deep_nn_application", "06_initialization",
+               "07_regularization", "08_gradient_checking", "09_optimization_methods"]
 STUB = "raise NotImplementedError"
 # What the student types in place of the stub of each solution cell (found by its first line):
 # the three data-preparation exercises and sigmoid correctly, initialize_with_zeros with the
@@ -211,7 +212,7 @@ def test_student_validates_a2_in_jupyterlab(tmp_path):
 
 
 def test_instructor_sees_assignments_in_formgrader(tmp_path):
-    """./course formgrader: Nbgrader > Formgrader lists the course's five assignments."""
+    """./course formgrader: Nbgrader > Formgrader lists the kit's nine assignments."""
     root = course_mirror(tmp_path / "course")
     _settings(tmp_path / "home")
     with (jupyter_lab(root, "formgrader", tmp_path / "home") as lab, log_on_failure(lab),
