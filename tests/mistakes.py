@@ -4,18 +4,18 @@ turn it into graded submissions.
 A catalog file:
 
     {"assignment": "01_numpy_basics",
-     "depends": {"sigmoid_derivative": ["sigmoid"]},
      "mistakes": [{"name": "...", "function": "sigmoid", "before": "...", "after": "...",
                    "hint": "text the student must see in the feedback"}],
      "equivalents": [{"name": "...", "function": "sigmoid", "before": "...", "after": "..."}]}
 
 ``before`` must occur exactly once in the function's solution cell (grade_id
-``<function>_solution``) of the source notebook; ``after`` replaces it. ``depends`` lists, for
-a function, the functions whose mistakes may also cost it points (its tests call them).
+``<function>_solution``) of the source notebook; ``after`` replaces it.
 
-Mistakes in functions that cannot affect each other's tests are graded together in one
-submission (one kernel); this is equivalent to grading them one by one because a test cell
-only sees the functions it depends on. Equivalent solutions are graded the same way.
+Every graded function is graded on its own: a test cell runs in the trusted judge, where the
+assignment's other graded functions are the reference solutions, and the student's function
+calls the references in their place too. So mistakes of different functions are graded
+together in one submission (one kernel), one mistake per function, and every function without
+a mistake must keep all its points. Equivalent solutions are graded the same way.
 """
 
 from __future__ import annotations
@@ -43,39 +43,26 @@ class Mutation:
     hint: str | None  # None for an equivalent solution
 
 
-def load(assignment: str) -> tuple[dict[str, set[str]], list[Mutation], list[Mutation]]:
-    """(transitive dependencies, mistakes, equivalents) of one assignment's catalog."""
+def load(assignment: str) -> tuple[list[Mutation], list[Mutation]]:
+    """(mistakes, equivalents) of one assignment's catalog."""
     data = json.loads((CATALOG / f"{assignment}.json").read_text())
-    depends = {f: set(d) for f, d in data.get("depends", {}).items()}
-    changed = True
-    while changed:  # transitive closure
-        changed = False
-        for f, deps in depends.items():
-            more = set().union(*(depends.get(d, set()) for d in deps)) - deps - {f}
-            if more:
-                deps |= more
-                changed = True
     mistakes = [Mutation(assignment, m["name"], m["function"], m["before"], m["after"],
                          m["hint"]) for m in data["mistakes"]]
     equivalents = [Mutation(assignment, e["name"], e["function"], e["before"], e["after"],
                             None) for e in data.get("equivalents", [])]
-    return depends, mistakes, equivalents
+    return mistakes, equivalents
 
 
 def catalogs() -> list[str]:
     return sorted(p.stem for p in CATALOG.glob("*.json"))
 
 
-def related(f: str, g: str, depends: dict[str, set[str]]) -> bool:
-    return f == g or f in depends.get(g, set()) or g in depends.get(f, set())
-
-
-def batches(mutations: list[Mutation], depends: dict[str, set[str]]) -> list[list[Mutation]]:
-    """Greedy packing: no two mutations in one batch touch related functions."""
+def batches(mutations: list[Mutation]) -> list[list[Mutation]]:
+    """Greedy packing: at most one mutation of each function in a batch."""
     packed: list[list[Mutation]] = []
     for mutation in mutations:
         for batch in packed:
-            if not any(related(mutation.function, other.function, depends) for other in batch):
+            if all(other.function != mutation.function for other in batch):
                 batch.append(mutation)
                 break
         else:

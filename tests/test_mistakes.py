@@ -1,5 +1,5 @@
 """Every classic mistake of the catalog (dlgrader/catalog/) costs its function points, leaves
-unrelated functions alone, shows its hint in the feedback and is named in the state record;
+every other function alone, shows its hint in the feedback and is named in the state record;
 every equivalent solution keeps full marks. Graded through the real pipeline (sandboxed, two
 workers)."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from mistakes import apply, batches, catalogs, load, related, source_notebook
+from mistakes import apply, batches, catalogs, load, source_notebook
 
 from dlgrader import grading, pipeline, report
 
@@ -24,14 +24,14 @@ ASSIGNMENTS = catalogs()
 @functools.cache
 def graded(assignment: str) -> dict:
     """Grade all mistake and equivalent batches of one assignment; remember who got what."""
-    depends, mistakes, equivalents = load(assignment)
+    mistakes, equivalents = load(assignment)
     root = grading.make_scratch_course(Path(tempfile.mkdtemp(prefix="nndl-mistakes-")),
                                        [assignment])
     reference = nbformat.read(source_notebook(assignment), as_version=4)
     name = source_notebook(assignment).name
     where = {}
     for kind, mutations in (("m", mistakes), ("e", equivalents)):
-        for i, batch in enumerate(batches(mutations, depends)):
+        for i, batch in enumerate(batches(mutations)):
             student = f"{kind}{i:03d}"
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
@@ -41,7 +41,7 @@ def graded(assignment: str) -> dict:
     states = pipeline.grade(root, [assignment], options=pipeline.Options(jobs=2),
                             progress=False)
     groups = report.function_groups(root, assignment)
-    return {"root": root, "where": where, "groups": groups, "depends": depends,
+    return {"root": root, "where": where, "groups": groups,
             "states": {s["student"]: s for s in states}, "notebook": name,
             "mistakes": mistakes, "equivalents": equivalents}
 
@@ -74,7 +74,7 @@ def feedback(result: dict, student: str, assignment: str) -> str:
 def cases(kind: str) -> list:
     out = []
     for assignment in ASSIGNMENTS:
-        _, mistakes, equivalents = load(assignment)
+        mistakes, equivalents = load(assignment)
         for m in mistakes if kind == "mistakes" else equivalents:
             out.append(pytest.param(assignment, m.name, id=f"{assignment}-{m.name}"))
     return out
@@ -83,7 +83,8 @@ def cases(kind: str) -> list:
 @pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "name"), cases("mistakes"))
 def test_mistake_is_caught_with_its_hint(assignment, name):
-    """The mistaken function loses points; functions unrelated to the batch keep theirs; the
+    """The mistaken function loses points; every function without a mistake in the batch keeps
+    all of its points (each function is graded on its own, its callers included); the
     student's feedback contains the hint."""
     result = graded(assignment)
     student, batch = result["where"][name]
@@ -94,8 +95,8 @@ def test_mistake_is_caught_with_its_hint(assignment, name):
     assert score < best, f"{name} survived: {mistake.function} kept {score}/{best}"
     touched = {m.function for m in batch}
     for function, (got, most) in scores.items():
-        if not any(related(function, t, result["depends"]) for t in touched):
-            assert got == most, f"{name}: unrelated {function} lost points"
+        if function not in touched:
+            assert got == most, f"{name}: {function}, without a mistake, lost points"
     messages = error_messages(result, student, assignment)
     assert mistake.hint in messages, f"{name}: no failing test says {mistake.hint!r}"
     # named by its hint, or by a longer hint of its function that the same message shows
@@ -138,7 +139,7 @@ def test_catalog_size_and_kill_table():
             rows.append(f"| {assignment} | {function} | {count[function]} | {killed} |")
             total += count[function]
             caught += killed
-    equivalents = sum(len(load(a)[2]) for a in ASSIGNMENTS)
+    equivalents = sum(len(load(a)[1]) for a in ASSIGNMENTS)
     table = ["| assignment | function | mistakes | caught |", "| --- | --- | --- | --- |",
              *rows, "", f"kill rate: {caught}/{total} = {100 * caught / max(total, 1):.1f} %;"
              f" equivalent solutions: {equivalents}"]

@@ -41,7 +41,7 @@ MADE = {
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> Path:
     root = grading.make_scratch_course(tmp_path_factory.mktemp("class"), [A1])
-    _, catalog, _ = load(A1)
+    catalog, _ = load(A1)
     by_name = {m.name: m for m in catalog}
     reference = nbformat.read(source_notebook(A1), as_version=4)
     for student, names in CLASS.items():
