@@ -54,8 +54,8 @@ POINTS = {"basic_sigmoid": 1, "image2vector": 2}  # of A1's 17
 @pytest.fixture(scope="module", autouse=True)
 def _prerequisites():
     if os.geteuid() != 0:
-        pytest.skip("the hub test makes Unix accounts and runs JupyterHub as root: run it as "
-                    "root (CI does)")
+        missing("the hub test makes Unix accounts and runs JupyterHub as root: run it as "
+                "root (CI does)")
     for tool in ("useradd", "userdel", "chpasswd", "runuser", "groupdel", "npm"):
         if shutil.which(tool) is None:
             missing(f"{tool} is missing (./course test installs nodejs/npm when run as root)")
